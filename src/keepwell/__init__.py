@@ -1,0 +1,3 @@
+"""Keepwell: customer success platform."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,54 @@
+"""Settings from the environment, in one place: nothing else reads `os.environ`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me-in-production"
+
+
+class Settings(BaseSettings):
+    """Every knob of a Keepwell process. Environment variables are `KEEPWELL_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="KEEPWELL_", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite:///keepwell.db"
+    timezone: str = "UTC"  # the company zone: revenue and NPS months (PRODUCT.md 6)
+    base_currency: str = "USD"
+    secret_key: str = PLACEHOLDER_SECRET
+    sla_first_response_seconds: int = 3600  # 1 business hour
+    sla_resolution_business_days: float = 1.0
+    targets_file: str | None = None  # scorecard targets TOML; defaults when unset
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("base_currency")
+    @classmethod
+    def _currency_code(cls, value: str) -> str:
+        if len(value) != 3 or not value.isalpha():
+            raise ValueError(f"not a three-letter currency code: {value!r}")
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _no_placeholder_secret_in_production(self) -> Settings:
+        if self.environment == "production" and self.secret_key == PLACEHOLDER_SECRET:
+            raise ValueError("KEEPWELL_SECRET_KEY must be set in production")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

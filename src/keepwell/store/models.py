@@ -1,0 +1,256 @@
+"""The tables. One model per record of PRODUCT.md section 2 that the import carries.
+
+Ids are the source system's (PRODUCT.md 9), so re-imports and integrations address the same
+row. Records without an id of their own are keyed by what they state (thread and time for
+`resolve`/`escalate`, account and time for `next_step`, `assign`, `churn`, `mrr`).
+`source_hash` is a digest of the last imported content: a re-import with the same content is
+recognised as unchanged without comparing every column.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from keepwell.store.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Id = String(200)
+Money = Numeric(18, 4)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Schedule(Base):
+    """One version of a business-hours schedule (PRODUCT.md 3); versions share an id."""
+
+    __tablename__ = "schedule_versions"
+
+    schedule_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    # The first version of a schedule has no effective date; it is stored as 0001-01-01 so
+    # that the key stays NOT NULL (NULLs never collide in a unique key).
+    effective: Mapped[date] = mapped_column(Date, primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source_hash: Mapped[str | None] = mapped_column(String(32))
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(16))
+    timezone: Mapped[str] = mapped_column(String(64))
+    schedule_id: Mapped[str | None] = mapped_column(Id)
+    manager_id: Mapped[str | None] = mapped_column(Id)
+    slack_user_id: Mapped[str | None] = mapped_column(String(64))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    source_hash: Mapped[str | None] = mapped_column(String(32))
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    country: Mapped[str | None] = mapped_column(String(2))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    started: Mapped[date] = mapped_column(Date)
+    mrr: Mapped[Decimal | None] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    segment: Mapped[str | None] = mapped_column(String(64))
+    tags: Mapped[list[str] | None] = mapped_column(JSON)
+    stage: Mapped[str | None] = mapped_column(String(16))
+    schedule_id: Mapped[str | None] = mapped_column(Id)
+    preferred_channel: Mapped[str | None] = mapped_column(String(16))
+    renewal_date: Mapped[date | None] = mapped_column(Date)
+    source_hash: Mapped[str | None] = mapped_column(String(32))
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    slack_user_id: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(32))
+    source_hash: Mapped[str | None] = mapped_column(String(32))
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_thread_id_at", "thread_id", "at"),
+        Index("ix_messages_account_id_at", "account_id", "at"),
+    )
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    thread_id: Mapped[str] = mapped_column(Id)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    author_id: Mapped[str | None] = mapped_column(Id)
+    direction: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(String(8))
+    # True for bots and auto-replies: they never count as a first response (PRODUCT.md 3).
+    automated: Mapped[bool] = mapped_column(Boolean, default=False)
+    text: Mapped[str | None] = mapped_column(Text)
+    source_hash: Mapped[str | None] = mapped_column(String(32))
+
+
+class Request(Base):
+    """An issue raised by a client, derived from its thread (PRODUCT.md 2).
+
+    Never imported: rebuilt from messages, resolves and escalations whenever they change.
+    Its id is the id of the inbound message that opened it, so it is stable across rebuilds.
+    """
+
+    __tablename__ = "requests"
+    __table_args__ = (
+        Index("ix_requests_account_id_opened_at", "account_id", "opened_at"),
+        Index("ix_requests_opened_at", "opened_at"),
+    )
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    thread_id: Mapped[str] = mapped_column(Id, index=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_id: Mapped[str | None] = mapped_column(Id)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(Id)
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalations: Mapped[int] = mapped_column(Integer, default=0)
+    novel: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_inbound_id: Mapped[str | None] = mapped_column(Id)
+
+
+class Resolve(Base):
+    __tablename__ = "resolves"
+
+    thread_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    by_id: Mapped[str | None] = mapped_column(Id)
+    note: Mapped[str | None] = mapped_column(Text)
+    source_hash: Mapped[str | None] = mapped_column(String(32))
+
+
+class Escalation(Base):
+    __tablename__ = "escalations"
+
+    thread_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    by_id: Mapped[str | None] = mapped_column(Id)
+    to_id: Mapped[str | None] = mapped_column(Id)
+    novel: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+    source_hash: Mapped[str | None] = mapped_column(String(32))
+
+
+class Activity(Base):
+    __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_account_id_at", "account_id", "at"),)
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    by_id: Mapped[str | None] = mapped_column(Id)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str | None] = mapped_column(Text)
+    source_hash: Mapped[str | None] = mapped_column(String(32))
+
+
+class NextStep(Base):
+    __tablename__ = "next_steps"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    by_id: Mapped[str | None] = mapped_column(Id)
+    text: Mapped[str] = mapped_column(Text)
+    due: Mapped[date] = mapped_column(Date)
+    source_hash: Mapped[str | None] = mapped_column(String(32))
+
+
+class Assignment(Base):
+    """An account moving to another owner from `at` on (the `assign` line)."""
+
+    __tablename__ = "assignments"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    source_hash: Mapped[str | None] = mapped_column(String(32))
+
+
+class Churn(Base):
+    __tablename__ = "churns"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    source_hash: Mapped[str | None] = mapped_column(String(32))
+
+
+class MrrChange(Base):
+    __tablename__ = "mrr_changes"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    mrr: Mapped[Decimal] = mapped_column(Money)
+    source_hash: Mapped[str | None] = mapped_column(String(32))
+
+
+class Survey(Base):
+    __tablename__ = "surveys"
+    __table_args__ = (Index("ix_surveys_account_id_at", "account_id", "at"),)
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    contact_id: Mapped[str | None] = mapped_column(Id)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(8))
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    source_hash: Mapped[str | None] = mapped_column(String(32))
+
+
+class Review(Base):
+    """A rating of a CSM's month: by the CSM (self-review) or by their manager."""
+
+    __tablename__ = "reviews"
+
+    csm_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    reviewer_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    ratings: Mapped[dict[str, str]] = mapped_column(JSON)
+    comment: Mapped[str | None] = mapped_column(Text)
+    source_hash: Mapped[str | None] = mapped_column(String(32))

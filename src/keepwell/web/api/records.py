@@ -1,0 +1,111 @@
+"""JSON endpoints for the stored records: accounts, users, requests, messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+
+from keepwell.services import browse
+from keepwell.store.models import Message, Request, User
+from keepwell.web.api.pagination import PagingDep
+from keepwell.web.api.schemas import AccountOut, MessageOut, Page, RequestOut, UserOut
+from keepwell.web.deps import NowDep, SessionDep
+
+router = APIRouter(prefix="/api")
+
+
+def _account_out(account: object, owner: str | None) -> AccountOut:
+    out = AccountOut.model_validate(account)
+    return out.model_copy(update={"owner_id": owner})
+
+
+@router.get("/accounts", response_model=Page[AccountOut], tags=["accounts"])
+def list_accounts(
+    session: SessionDep,
+    now: NowDep,
+    paging: PagingDep,
+    owner: Annotated[str | None, Query(description="The owning CSM's id (now).")] = None,
+    country: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
+    segment: str | None = None,
+    q: Annotated[str | None, Query(description="Part of the name, or the id.")] = None,
+    active: Annotated[bool | None, Query(description="Only active (or churned) ones.")] = None,
+) -> Page[AccountOut]:
+    where = browse.AccountFilter(owner, country, segment, q, active)
+    page = browse.list_accounts(session, where, now, paging.limit, paging.offset)
+    items = [_account_out(account, owner_id) for account, owner_id in page.items]
+    return Page(items=items, total=page.total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/accounts/{account_id}", response_model=AccountOut, tags=["accounts"])
+def get_account(account_id: str, session: SessionDep, now: NowDep) -> AccountOut:
+    found = browse.get_account(session, account_id, now)
+    if found is None:
+        raise HTTPException(404, f"no account {account_id!r}")
+    return _account_out(*found)
+
+
+@router.get("/users", response_model=Page[UserOut], tags=["users"])
+def list_users(
+    session: SessionDep,
+    paging: PagingDep,
+    role: Literal["admin", "manager", "csm", "viewer"] | None = None,
+) -> Page[UserOut]:
+    page = browse.list_users(session, role, paging.limit, paging.offset)
+    return Page[UserOut].model_validate(page, from_attributes=True)
+
+
+@router.get("/users/{user_id}", response_model=UserOut, tags=["users"])
+def get_user(user_id: str, session: SessionDep) -> UserOut:
+    user = session.get(User, user_id)
+    if user is None:
+        raise HTTPException(404, f"no user {user_id!r}")
+    return UserOut.model_validate(user)
+
+
+@router.get("/requests", response_model=Page[RequestOut], tags=["requests"])
+def list_requests(
+    session: SessionDep,
+    now: NowDep,
+    paging: PagingDep,
+    account: str | None = None,
+    owner: Annotated[str | None, Query(description="The owning CSM's id (now).")] = None,
+    status: Literal["open", "resolved", "answered", "unanswered"] | None = None,
+    opened_from: datetime | None = None,
+    opened_to: datetime | None = None,
+) -> Page[RequestOut]:
+    where = browse.RequestFilter(account, owner, status, opened_from, opened_to)
+    page = browse.list_requests(session, where, now, paging.limit, paging.offset)
+    return Page[RequestOut].model_validate(page, from_attributes=True)
+
+
+@router.get("/requests/{request_id}", response_model=RequestOut, tags=["requests"])
+def get_request(request_id: str, session: SessionDep) -> RequestOut:
+    request = session.get(Request, request_id)
+    if request is None:
+        raise HTTPException(404, f"no request {request_id!r}")
+    return RequestOut.model_validate(request)
+
+
+@router.get("/messages", response_model=Page[MessageOut], tags=["messages"])
+def list_messages(
+    session: SessionDep,
+    paging: PagingDep,
+    account: str | None = None,
+    thread: str | None = None,
+    direction: Literal["inbound", "outbound", "internal"] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Page[MessageOut]:
+    where = browse.MessageFilter(account, thread, direction, since, until)
+    page = browse.list_messages(session, where, paging.limit, paging.offset)
+    return Page[MessageOut].model_validate(page, from_attributes=True)
+
+
+@router.get("/messages/{message_id}", response_model=MessageOut, tags=["messages"])
+def get_message(message_id: str, session: SessionDep) -> MessageOut:
+    message = session.get(Message, message_id)
+    if message is None:
+        raise HTTPException(404, f"no message {message_id!r}")
+    return MessageOut.model_validate(message)

@@ -1,0 +1,111 @@
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from book import BASICS, load, message, resolve
+from keepwell.web.app import create_app
+
+GLOBEX = {
+    "type": "account",
+    "id": "globex",
+    "name": "Globex",
+    "country": "DE",
+    "owner": "u-kyle",
+    "started": "2025-03-01",
+    "segment": "enterprise",
+}
+
+
+@pytest.fixture
+def client(engine: Engine) -> Iterator[TestClient]:
+    load(
+        engine,
+        *BASICS,
+        GLOBEX,
+        message("m-1", "t-1", "2026-10-01T14:03:00Z"),
+        message("m-2", "t-1", "2026-10-01T14:20:00Z", "outbound"),
+        resolve("t-1", "2026-10-01T15:00:00Z"),
+        message("m-3", "t-2", "2026-10-02T09:00:00Z", text="<script>alert(1)</script>"),
+    )
+    with TestClient(create_app(engine)) as client:
+        yield client
+
+
+def test_it_reports_health(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+def test_it_lists_accounts_by_name_with_totals(client: TestClient) -> None:
+    body = client.get("/api/accounts").json()
+    assert [a["id"] for a in body["items"]] == ["acme", "globex"]
+    assert (body["total"], body["limit"], body["offset"]) == (2, 50, 0)
+
+
+def test_it_paginates_accounts(client: TestClient) -> None:
+    body = client.get("/api/accounts", params={"limit": 1, "offset": 1}).json()
+    assert [a["id"] for a in body["items"]] == ["globex"]
+    assert body["total"] == 2
+
+
+def test_it_filters_accounts_by_owner_country_and_segment(client: TestClient) -> None:
+    assert [a["id"] for a in client.get("/api/accounts?owner=u-ana").json()["items"]] == ["acme"]
+    assert [a["id"] for a in client.get("/api/accounts?country=de").json()["items"]] == ["globex"]
+    by_segment = client.get("/api/accounts?segment=enterprise").json()["items"]
+    assert [a["id"] for a in by_segment] == ["globex"]
+
+
+def test_it_shows_the_owner_after_a_reassignment(client: TestClient, engine: Engine) -> None:
+    load(
+        engine,
+        {"type": "assign", "account": "acme", "owner": "u-kyle", "at": "2026-01-10T00:00:00Z"},
+    )
+    assert client.get("/api/accounts/acme").json()["owner_id"] == "u-kyle"
+    assert client.get("/api/accounts?owner=u-ana").json()["total"] == 0
+
+
+def test_it_answers_404_for_an_unknown_account(client: TestClient) -> None:
+    response = client.get("/api/accounts/nope")
+    assert response.status_code == 404
+    assert "nope" in response.json()["detail"]
+
+
+def test_it_rejects_a_page_size_over_the_limit(client: TestClient) -> None:
+    response = client.get("/api/accounts?limit=10000")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "limit"]
+
+
+def test_it_lists_users_by_role(client: TestClient) -> None:
+    body = client.get("/api/users?role=csm").json()
+    assert [u["id"] for u in body["items"]] == ["u-ana"]
+    assert client.get("/api/users/u-kyle").json()["role"] == "manager"
+
+
+def test_it_lists_requests_by_status(client: TestClient) -> None:
+    open_ = client.get("/api/requests?status=open").json()["items"]
+    resolved = client.get("/api/requests?status=resolved").json()["items"]
+    assert [r["id"] for r in open_] == ["m-3"]
+    assert [r["id"] for r in resolved] == ["m-1"]
+    assert client.get("/api/requests/m-1").json()["first_response_id"] == "m-2"
+
+
+def test_it_lists_a_threads_messages_oldest_first(client: TestClient) -> None:
+    body = client.get("/api/messages?thread=t-1").json()
+    assert [m["id"] for m in body["items"]] == ["m-1", "m-2"]
+
+
+def test_it_returns_client_text_as_data_not_markup(client: TestClient) -> None:
+    response = client.get("/api/messages/m-3")
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["text"] == "<script>alert(1)</script>"
+
+
+def test_it_documents_every_endpoint_in_openapi(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/api/accounts", "/api/users", "/api/requests", "/api/messages", "/healthz"):
+        assert path in paths
+    assert client.get("/docs").status_code == 200

@@ -1,0 +1,137 @@
+"""`keepwell import`, `keepwell stats` and `keepwell demo`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import IO, Annotated
+
+import orjson
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.table import Table
+
+from keepwell.cli.app import app
+from keepwell.cli.common import console, database, errors, fail
+from keepwell.services.importing import ImportRejected, ImportSummary, import_lines
+from keepwell.services.stats import record_counts
+from keepwell.store.db import transaction
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="A JSON Lines file (PRODUCT.md 9); - for stdin.")],
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Import the good lines, report the bad.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Import a JSON Lines file: idempotent, and all or nothing."""
+    if str(file) != "-" and not file.is_file():
+        fail(f"no such file: {file}")
+    engine = database()
+    try:
+        with _progress(quiet=as_json) as progress, transaction(engine) as session:
+            stream = sys.stdin.buffer if str(file) == "-" else file.open("rb")
+            with stream:
+                lines = _tracked(stream, progress, _size(file))
+                summary = import_lines(session, lines, skip_invalid=skip_invalid)
+    except ImportRejected as rejected:
+        for error in rejected.errors[:200]:
+            errors.print(f"{escape(str(error))}", highlight=False)
+        if len(rejected.errors) > 200:
+            errors.print(f"... and {len(rejected.errors) - 200} more")
+        fail(f"{len(rejected.errors)} invalid line(s) in {file}; nothing was imported", code=1)
+    if as_json:
+        sys.stdout.write(orjson.dumps(summary.to_json()).decode() + "\n")
+    else:
+        _print_summary(summary)
+
+
+def _size(file: Path) -> int | None:
+    return None if str(file) == "-" else file.stat().st_size
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=errors,
+        disable=quiet or not errors.is_terminal,
+        transient=True,
+    )
+
+
+def _tracked(stream: IO[bytes], progress: Progress, size: int | None) -> Iterator[bytes]:
+    task = progress.add_task("reading", total=size)
+    done = 0
+    for number, line in enumerate(stream, start=1):
+        done += len(line)
+        if number % 20_000 == 0:
+            progress.update(task, completed=done)
+        yield line
+    progress.update(task, completed=done, description="writing")
+
+
+def _print_summary(summary: ImportSummary) -> None:
+    table = Table("type", "added", "updated", "unchanged", title=f"{summary.lines} lines")
+    for name, counts in summary.types.items():
+        table.add_row(name, str(counts.added), str(counts.updated), str(counts.unchanged))
+    console.print(table)
+    console.print(
+        f"requests rebuilt: {summary.requests_rebuilt} (from {summary.threads_replayed} threads)"
+    )
+    for error in summary.skipped:
+        errors.print(f"skipped {escape(str(error))}", highlight=False)
+    if summary.skipped:
+        errors.print(f"{len(summary.skipped)} line(s) skipped")
+    if not summary.changed:
+        console.print("nothing changed")
+
+
+@app.command("stats")
+def stats_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """How many records of each import type the database holds."""
+    with transaction(database()) as session:
+        counts = record_counts(session)
+    if as_json:
+        sys.stdout.write(orjson.dumps(counts).decode() + "\n")
+        return
+    table = Table("type", "records")
+    for name, count in counts.items():
+        table.add_row(name, f"{count:,}")
+    console.print(table)
+
+
+@app.command("demo")
+def demo_command(
+    seed: Annotated[int, typer.Option(help="The same seed gives the same book.")] = 7,
+    today: Annotated[
+        str | None, typer.Option(help="The demo's today, YYYY-MM-DD (default: today).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the JSON Lines here only.")
+    ] = None,
+) -> None:
+    """Generate a realistic book of business and import it through the importer."""
+    from keepwell.ingest.demo import generate_demo
+
+    try:
+        day = date.fromisoformat(today) if today else date.today()
+    except ValueError:
+        fail(f"--today: not a date YYYY-MM-DD: {today!r}")
+    lines = [orjson.dumps(record) for record in generate_demo(seed=seed, today=day)]
+    if output is not None:
+        output.write_bytes(b"\n".join(lines) + b"\n")
+        console.print(f"wrote {len(lines):,} lines to {output}")
+        return
+    with transaction(database()) as session:
+        summary = import_lines(session, lines)
+    _print_summary(summary)

@@ -1,0 +1,46 @@
+"""`keepwell serve`: the web app."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import orjson
+import typer
+import uvicorn
+from sqlalchemy import Engine, select
+
+from keepwell.cli.app import app
+from keepwell.cli.common import console, database
+from keepwell.services.importing import import_lines
+from keepwell.store.db import transaction
+from keepwell.store.models import Account
+from keepwell.web.app import create_app
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Load the demo book first if the database is empty.")
+    ] = False,
+) -> None:
+    """Serve the web app and the JSON API (OpenAPI at /docs)."""
+    engine = database()
+    if demo:
+        _load_demo_if_empty(engine)
+    console.print(f"Keepwell on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(engine), host=host, port=port, loop="uvloop", http="httptools")
+
+
+def _load_demo_if_empty(engine: Engine) -> None:
+    from keepwell.ingest.demo import generate_demo
+
+    with transaction(engine) as session:
+        if session.scalar(select(Account.id).limit(1)) is not None:
+            return
+        console.print("Loading the demo book (one-time)...")
+        records = generate_demo(seed=7, today=date.today())
+        summary = import_lines(session, (orjson.dumps(r) for r in records))
+    console.print(f"Demo loaded: {summary.lines:,} records.")

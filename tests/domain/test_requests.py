@@ -1,12 +1,10 @@
-from datetime import UTC, datetime, timedelta
-
 from keepwell.domain.requests import ThreadEvent, derive_requests, event
 
-T0 = datetime(2026, 10, 1, 14, 0, tzinfo=UTC)
+T0 = 1_790_000_000_000_000  # microseconds since the epoch, as imports keep instants
 
 
-def at(minutes: int) -> datetime:
-    return T0 + timedelta(minutes=minutes)
+def at(minutes: int) -> int:
+    return T0 + minutes * 60_000_000
 
 
 def inbound(ref: str, minutes: int, thread: str = "t-1", **kw: object) -> ThreadEvent:

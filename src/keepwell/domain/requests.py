@@ -3,16 +3,16 @@
 A request is an issue raised by a client. It is opened by an inbound message in a thread with
 no open request; its first response is the first outbound message after it from a person on
 our side (bots and auto-replies excluded, internal notes never count); it is resolved only by
-an explicit action (a `resolve`), and escalated by an `escalate`. A message we send that opens a
-thread is outreach, not a reply: it opens nothing. Requests are a pure function of a thread's
-events, so they can be rebuilt whenever an import adds to or changes a thread, in any order.
+an explicit action (a `resolve`), and escalated by an `escalate`. A message we send that
+opens a thread is outreach, not a reply: it opens nothing. Requests are a pure function of a
+thread's events, so they can be rebuilt whenever an import adds to or changes a thread, in
+any order. Instants are integer microseconds since the Unix epoch, as imports keep them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from itertools import groupby
 from operator import attrgetter
 from typing import Any, NamedTuple
@@ -31,11 +31,12 @@ RANK = {INBOUND: 0, OUTBOUND: 0, INTERNAL: 0, ESCALATE: 1, RESOLVE: 2}
 class ThreadEvent(NamedTuple):
     """One thing that happened in a thread: a message or an action on its request."""
 
+    # The first four fields are the replay order, so events sort as plain tuples.
     thread_id: str
-    at: datetime
+    at: int  # microseconds since the epoch
     rank: int  # RANK[kind]: the order of events at one instant
+    ref: str  # the message id, or "" for actions (one per thread and instant)
     kind: str  # inbound | outbound | internal | escalate | resolve
-    ref: str  # the message id, or "" for actions
     account_id: str = ""  # messages only
     automated: bool = False  # bots and auto-replies
     by: str | None = None  # resolve: who resolved it
@@ -47,25 +48,21 @@ class DerivedRequest(NamedTuple):
     id: str  # the id of the inbound message that opened it: stable across rebuilds
     thread_id: str
     account_id: str
-    opened_at: datetime
-    first_response_at: datetime | None
+    opened_at: int
+    first_response_at: int | None
     first_response_id: str | None
-    resolved_at: datetime | None
+    resolved_at: int | None
     resolved_by: str | None
     resolution_note: str | None
-    escalated_at: datetime | None
+    escalated_at: int | None
     escalations: int
     novel: bool
     last_inbound_id: str
 
 
-def event(thread_id: str, at: datetime, kind: str, ref: str = "", **rest: Any) -> ThreadEvent:
+def event(thread_id: str, at: int, kind: str, ref: str = "", **rest: Any) -> ThreadEvent:
     """A thread event with its rank filled in from its kind."""
-    return ThreadEvent(thread_id, at, RANK[kind], kind, ref, **rest)
-
-
-# A C-level key: thread, then time, then rank, then message id for a stable order of ties.
-_sort_key = attrgetter("thread_id", "at", "rank", "ref")
+    return ThreadEvent(thread_id, at, RANK[kind], ref, kind, **rest)
 
 
 def derive_requests(events: Iterable[ThreadEvent]) -> Iterator[DerivedRequest]:
@@ -75,7 +72,7 @@ def derive_requests(events: Iterable[ThreadEvent]) -> Iterator[DerivedRequest]:
     event. Actions that find no open request (a resolve after the request was resolved, an
     escalation in a thread of outreach) change nothing.
     """
-    ordered = sorted(events, key=_sort_key)
+    ordered = sorted(events)  # tuple order: thread, time, rank, message id
     for _thread, thread_events in groupby(ordered, key=attrgetter("thread_id")):
         yield from _replay(list(thread_events))
 
@@ -84,7 +81,7 @@ def derive_requests(events: Iterable[ThreadEvent]) -> Iterator[DerivedRequest]:
 class _OpenRequest:
     opened_by: ThreadEvent
     first_response: ThreadEvent | None = None
-    escalated_at: datetime | None = None
+    escalated_at: int | None = None
     escalations: int = 0
     novel: bool = False
     last_inbound_id: str = ""

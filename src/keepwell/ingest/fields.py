@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from msgspec import Meta
+
+from keepwell.store.types import to_micros
 
 Parser = Callable[[Any], Any]
 MAX_ID = 200
@@ -67,8 +69,12 @@ def identifier(value: Any) -> str:
 
 
 @fast(Annotated[datetime, Meta(tz=True)])
-def instant(value: Any) -> datetime:
-    """ISO 8601 with an offset or `Z`, returned as aware UTC (PRODUCT.md 9)."""
+def instant(value: Any) -> int:
+    """ISO 8601 with an offset or `Z` (PRODUCT.md 9), as microseconds since the epoch.
+
+    Imports carry instants as exact integers: the storage form on SQLite, and what the
+    business-hours engine computes with.
+    """
     if not isinstance(value, str):
         raise FieldError(f"expected an ISO 8601 time, got {_kind(value)}")
     try:
@@ -77,7 +83,7 @@ def instant(value: Any) -> datetime:
         raise FieldError(f"not an ISO 8601 time: {value!r}") from None
     if parsed.tzinfo is None:
         raise FieldError(f"time {value!r} has no offset: add 'Z' or '+HH:MM'")
-    return parsed.astimezone(UTC)
+    return to_micros(parsed)
 
 
 @fast(date)

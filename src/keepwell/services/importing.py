@@ -182,7 +182,7 @@ def _managers(connection: Connection, users: set[str]) -> dict[str, str | None]:
 
 def _stored_digests(
     connection: Connection, record_type: RecordType, keys: list[Key]
-) -> dict[Key, str | None]:
+) -> dict[Key, int | None]:
     table = _table(record_type.table)
     if bulk.is_empty(connection, table):
         return {}
@@ -254,9 +254,13 @@ def _events_from_file(plans: dict[str, TypeChanges], threads: set[str]) -> list[
 
 # The row layouts are those of the record types (MESSAGE, RESOLVE, ESCALATE columns).
 def _message_events(rows: Iterable[Values]) -> list[ThreadEvent]:
-    # id, account_id, thread_id, at, author_id, direction, channel, automated
-    rank = RANK["inbound"]
-    return [ThreadEvent(r[2], r[3], rank, r[5], r[0], r[1], r[7]) for r in rows]
+    # id, account_id, thread_id, at, author_id, direction, channel, automated.
+    # tuple.__new__ builds the named tuple without its Python-level __new__: millions of rows.
+    new, rank = tuple.__new__, RANK["inbound"]
+    return [
+        new(ThreadEvent, (r[2], r[3], rank, r[0], r[5], r[1], r[7], None, None, False))
+        for r in rows
+    ]
 
 
 def _resolve_events(rows: Iterable[Values]) -> list[ThreadEvent]:

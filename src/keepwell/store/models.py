@@ -3,7 +3,7 @@
 Ids are the source system's (PRODUCT.md 9), so re-imports and integrations address the same
 row. Records without an id of their own are keyed by what they state (thread and time for
 `resolve`/`escalate`, account and time for `next_step`, `assign`, `churn`, `mrr`).
-`source_hash` is a digest of the last imported content: a re-import with the same content is
+`source_hash` is a 64-bit digest of the last imported content: a re-import with the same content is
 recognised as unchanged without comparing every column.
 """
 
@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
@@ -56,7 +57,7 @@ class Schedule(Base):
     effective: Mapped[date] = mapped_column(Date, primary_key=True)
     timezone: Mapped[str] = mapped_column(String(64))
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
-    source_hash: Mapped[str | None] = mapped_column(String(32))
+    source_hash: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class User(Base):
@@ -71,7 +72,7 @@ class User(Base):
     manager_id: Mapped[str | None] = mapped_column(Id)
     slack_user_id: Mapped[str | None] = mapped_column(String(64))
     password_hash: Mapped[str | None] = mapped_column(String(200))
-    source_hash: Mapped[str | None] = mapped_column(String(32))
+    source_hash: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Account(Base):
@@ -91,7 +92,7 @@ class Account(Base):
     schedule_id: Mapped[str | None] = mapped_column(Id)
     preferred_channel: Mapped[str | None] = mapped_column(String(16))
     renewal_date: Mapped[date | None] = mapped_column(Date)
-    source_hash: Mapped[str | None] = mapped_column(String(32))
+    source_hash: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Contact(Base):
@@ -103,7 +104,7 @@ class Contact(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     slack_user_id: Mapped[str | None] = mapped_column(String(64))
     role: Mapped[str | None] = mapped_column(String(32))
-    source_hash: Mapped[str | None] = mapped_column(String(32))
+    source_hash: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Message(Base):
@@ -123,7 +124,7 @@ class Message(Base):
     # True for bots and auto-replies: they never count as a first response (PRODUCT.md 3).
     automated: Mapped[bool] = mapped_column(Boolean, default=False)
     text: Mapped[str | None] = mapped_column(Text)
-    source_hash: Mapped[str | None] = mapped_column(String(32))
+    source_hash: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Request(Base):
@@ -161,7 +162,7 @@ class Resolve(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     by_id: Mapped[str | None] = mapped_column(Id)
     note: Mapped[str | None] = mapped_column(Text)
-    source_hash: Mapped[str | None] = mapped_column(String(32))
+    source_hash: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Escalation(Base):
@@ -173,7 +174,7 @@ class Escalation(Base):
     to_id: Mapped[str | None] = mapped_column(Id)
     novel: Mapped[bool] = mapped_column(Boolean, default=False)
     reason: Mapped[str | None] = mapped_column(Text)
-    source_hash: Mapped[str | None] = mapped_column(String(32))
+    source_hash: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Activity(Base):
@@ -186,7 +187,7 @@ class Activity(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     kind: Mapped[str] = mapped_column(String(32))
     text: Mapped[str | None] = mapped_column(Text)
-    source_hash: Mapped[str | None] = mapped_column(String(32))
+    source_hash: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class NextStep(Base):
@@ -197,7 +198,7 @@ class NextStep(Base):
     by_id: Mapped[str | None] = mapped_column(Id)
     text: Mapped[str] = mapped_column(Text)
     due: Mapped[date] = mapped_column(Date)
-    source_hash: Mapped[str | None] = mapped_column(String(32))
+    source_hash: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Assignment(Base):
@@ -208,7 +209,7 @@ class Assignment(Base):
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
-    source_hash: Mapped[str | None] = mapped_column(String(32))
+    source_hash: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Churn(Base):
@@ -217,7 +218,7 @@ class Churn(Base):
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     reason: Mapped[str | None] = mapped_column(Text)
-    source_hash: Mapped[str | None] = mapped_column(String(32))
+    source_hash: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class MrrChange(Base):
@@ -226,7 +227,7 @@ class MrrChange(Base):
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     mrr: Mapped[Decimal] = mapped_column(Money)
-    source_hash: Mapped[str | None] = mapped_column(String(32))
+    source_hash: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Survey(Base):
@@ -240,7 +241,7 @@ class Survey(Base):
     kind: Mapped[str] = mapped_column(String(8))
     score: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
-    source_hash: Mapped[str | None] = mapped_column(String(32))
+    source_hash: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Review(Base):
@@ -253,4 +254,4 @@ class Review(Base):
     reviewer_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
     ratings: Mapped[dict[str, str]] = mapped_column(JSON)
     comment: Mapped[str | None] = mapped_column(Text)
-    source_hash: Mapped[str | None] = mapped_column(String(32))
+    source_hash: Mapped[int | None] = mapped_column(BigInteger)

@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("to_id", sa.String(length=200), nullable=True),
         sa.Column("novel", sa.Boolean(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
-        sa.Column("source_hash", sa.String(length=32), nullable=True),
+        sa.Column("source_hash", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("thread_id", "at", name=op.f("pk_escalations")),
     )
     op.create_table(
@@ -38,7 +38,7 @@ def upgrade() -> None:
         sa.Column("at", INSTANT, nullable=False),
         sa.Column("by_id", sa.String(length=200), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
-        sa.Column("source_hash", sa.String(length=32), nullable=True),
+        sa.Column("source_hash", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("thread_id", "at", name=op.f("pk_resolves")),
     )
     op.create_table(
@@ -47,7 +47,7 @@ def upgrade() -> None:
         sa.Column("effective", sa.Date(), nullable=False),
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("spec", sa.JSON(), nullable=False),
-        sa.Column("source_hash", sa.String(length=32), nullable=True),
+        sa.Column("source_hash", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("schedule_id", "effective", name=op.f("pk_schedule_versions")),
     )
     op.create_table(
@@ -61,7 +61,7 @@ def upgrade() -> None:
         sa.Column("manager_id", sa.String(length=200), nullable=True),
         sa.Column("slack_user_id", sa.String(length=64), nullable=True),
         sa.Column("password_hash", sa.String(length=200), nullable=True),
-        sa.Column("source_hash", sa.String(length=32), nullable=True),
+        sa.Column("source_hash", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
     )
     op.create_table(
@@ -80,7 +80,7 @@ def upgrade() -> None:
         sa.Column("schedule_id", sa.String(length=200), nullable=True),
         sa.Column("preferred_channel", sa.String(length=16), nullable=True),
         sa.Column("renewal_date", sa.Date(), nullable=True),
-        sa.Column("source_hash", sa.String(length=32), nullable=True),
+        sa.Column("source_hash", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(
             ["owner_id"], ["users.id"], name=op.f("fk_accounts_owner_id_users")
         ),
@@ -96,7 +96,7 @@ def upgrade() -> None:
         sa.Column("reviewer_id", sa.String(length=200), nullable=False),
         sa.Column("ratings", sa.JSON(), nullable=False),
         sa.Column("comment", sa.Text(), nullable=True),
-        sa.Column("source_hash", sa.String(length=32), nullable=True),
+        sa.Column("source_hash", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(["csm_id"], ["users.id"], name=op.f("fk_reviews_csm_id_users")),
         sa.ForeignKeyConstraint(
             ["reviewer_id"], ["users.id"], name=op.f("fk_reviews_reviewer_id_users")
@@ -111,7 +111,7 @@ def upgrade() -> None:
         sa.Column("at", INSTANT, nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("text", sa.Text(), nullable=True),
-        sa.Column("source_hash", sa.String(length=32), nullable=True),
+        sa.Column("source_hash", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_activities_account_id_accounts")
         ),
@@ -125,7 +125,7 @@ def upgrade() -> None:
         sa.Column("account_id", sa.String(length=200), nullable=False),
         sa.Column("at", INSTANT, nullable=False),
         sa.Column("owner_id", sa.String(length=200), nullable=False),
-        sa.Column("source_hash", sa.String(length=32), nullable=True),
+        sa.Column("source_hash", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_assignments_account_id_accounts")
         ),
@@ -139,7 +139,7 @@ def upgrade() -> None:
         sa.Column("account_id", sa.String(length=200), nullable=False),
         sa.Column("at", INSTANT, nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
-        sa.Column("source_hash", sa.String(length=32), nullable=True),
+        sa.Column("source_hash", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_churns_account_id_accounts")
         ),
@@ -153,7 +153,7 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=320), nullable=True),
         sa.Column("slack_user_id", sa.String(length=64), nullable=True),
         sa.Column("role", sa.String(length=32), nullable=True),
-        sa.Column("source_hash", sa.String(length=32), nullable=True),
+        sa.Column("source_hash", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_contacts_account_id_accounts")
         ),
@@ -173,7 +173,7 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=8), nullable=False),
         sa.Column("automated", sa.Boolean(), nullable=False),
         sa.Column("text", sa.Text(), nullable=True),
-        sa.Column("source_hash", sa.String(length=32), nullable=True),
+        sa.Column("source_hash", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_messages_account_id_accounts")
         ),
@@ -188,7 +188,7 @@ def upgrade() -> None:
         sa.Column("account_id", sa.String(length=200), nullable=False),
         sa.Column("at", INSTANT, nullable=False),
         sa.Column("mrr", sa.Numeric(precision=18, scale=4), nullable=False),
-        sa.Column("source_hash", sa.String(length=32), nullable=True),
+        sa.Column("source_hash", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_mrr_changes_account_id_accounts")
         ),
@@ -201,7 +201,7 @@ def upgrade() -> None:
         sa.Column("by_id", sa.String(length=200), nullable=True),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("due", sa.Date(), nullable=False),
-        sa.Column("source_hash", sa.String(length=32), nullable=True),
+        sa.Column("source_hash", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_next_steps_account_id_accounts")
         ),
@@ -243,7 +243,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=8), nullable=False),
         sa.Column("score", sa.Integer(), nullable=False),
         sa.Column("comment", sa.Text(), nullable=True),
-        sa.Column("source_hash", sa.String(length=32), nullable=True),
+        sa.Column("source_hash", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_surveys_account_id_accounts")
         ),

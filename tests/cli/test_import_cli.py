@@ -1,0 +1,82 @@
+from pathlib import Path
+
+import orjson
+import pytest
+from book import BASICS, lines, message
+from typer.testing import CliRunner
+
+from keepwell.cli.app import app
+from keepwell.config import get_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KEEPWELL_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+
+
+def write(tmp_path: Path, *records: dict, extra: list[bytes] | None = None) -> Path:
+    path = tmp_path / "book.jsonl"
+    path.write_bytes(b"\n".join([*lines(*records), *(extra or [])]) + b"\n")
+    return path
+
+
+def stats() -> dict[str, int]:
+    result = runner.invoke(app, ["stats", "--json"])
+    assert result.exit_code == 0, result.output
+    return orjson.loads(result.stdout)
+
+
+def test_it_imports_a_file_and_prints_a_summary(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["import", str(write(tmp_path, *BASICS))])
+    assert result.exit_code == 0, result.output
+    assert "account" in result.stdout
+    assert stats()["account"] == 1
+
+
+def test_it_prints_the_summary_as_json(tmp_path: Path) -> None:
+    path = write(tmp_path, *BASICS, message("m-1", "t-1", "2026-10-01T14:03:00Z"))
+    result = runner.invoke(app, ["import", str(path), "--json"])
+    summary = orjson.loads(result.stdout)
+    assert summary["types"]["message"] == {"added": 1, "updated": 0, "unchanged": 0}
+    assert summary["requests_rebuilt"] == 1
+
+
+def test_it_reports_nothing_changed_on_a_second_import(tmp_path: Path) -> None:
+    path = write(tmp_path, *BASICS)
+    runner.invoke(app, ["import", str(path)])
+    result = runner.invoke(app, ["import", str(path)])
+    assert result.exit_code == 0
+    assert "nothing changed" in result.stdout
+
+
+def test_it_names_every_bad_line_and_imports_nothing(tmp_path: Path) -> None:
+    bad = [b'{"type":"contact","id":"c-2"}', b"not json"]
+    result = runner.invoke(app, ["import", str(write(tmp_path, *BASICS, extra=bad))])
+    assert result.exit_code == 1
+    assert "line 6, field 'account': required" in result.stderr
+    assert "line 7: not valid JSON" in result.stderr
+    assert "2 invalid line(s)" in result.stderr
+    assert sum(stats().values()) == 0
+
+
+def test_it_imports_the_good_lines_with_skip_invalid(tmp_path: Path) -> None:
+    path = write(tmp_path, *BASICS, extra=[b'{"type":"contact","id":"c-2"}'])
+    result = runner.invoke(app, ["import", str(path), "--skip-invalid"])
+    assert result.exit_code == 0
+    assert "skipped line 6, field 'account': required" in result.stderr
+    assert stats()["contact"] == 1
+
+
+def test_it_fails_clearly_on_a_missing_file(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["import", str(tmp_path / "nope.jsonl")])
+    assert result.exit_code == 2
+    assert "no such file" in result.stderr
+
+
+def test_it_escapes_markup_in_error_output(tmp_path: Path) -> None:
+    path = write(tmp_path, extra=[b'{"type":"[bold]x[/bold]"}'])
+    result = runner.invoke(app, ["import", str(path)])
+    assert "[bold]x[/bold]" in result.stderr

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 
 from keepwell import __version__
@@ -11,6 +16,9 @@ from keepwell.web.api import records
 from keepwell.web.api.schemas import Health
 from keepwell.web.deps import SessionDep
 
+STATIC = Path(__file__).with_name("static")
+SWAGGER = "/static/vendor/swagger-ui"
+
 
 def create_app(engine: Engine) -> FastAPI:
     """The app on a migrated database."""
@@ -18,7 +26,10 @@ def create_app(engine: Engine) -> FastAPI:
         title="Keepwell",
         version=__version__,
         description="Customer success in business hours: requests, scorecards, health.",
+        docs_url=None,  # served below from vendored files: no CDN
+        redoc_url=None,
     )
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.include_router(records.router)
@@ -27,5 +38,15 @@ def create_app(engine: Engine) -> FastAPI:
     def healthz(session: SessionDep) -> Health:
         session.execute(text("SELECT 1"))
         return Health(status="ok", database=engine.dialect.name)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="Keepwell API",
+            swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER}/favicon-32x32.png",
+        )
 
     return app

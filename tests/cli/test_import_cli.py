@@ -2,9 +2,9 @@ from pathlib import Path
 
 import orjson
 import pytest
-from book import BASICS, lines, message
 from typer.testing import CliRunner
 
+from book import BASICS, lines, message
 from keepwell.cli.app import app
 from keepwell.config import get_settings
 

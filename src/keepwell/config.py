@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,6 +22,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///keepwell.db"
     timezone: str = "UTC"  # the company zone: revenue and NPS months (PRODUCT.md 6)
     base_currency: str = "USD"
+    # Rates into the base currency, as JSON: KEEPWELL_EXCHANGE_RATES='{"EUR": "1.08"}'.
+    # A book in one currency needs none (PRODUCT.md 6).
+    exchange_rates: dict[str, Decimal] = {}
     secret_key: str = PLACEHOLDER_SECRET
     sla_first_response_seconds: int = 3600  # 1 business hour
     sla_resolution_business_days: float = 1.0
@@ -41,6 +45,14 @@ class Settings(BaseSettings):
         if len(value) != 3 or not value.isalpha():
             raise ValueError(f"not a three-letter currency code: {value!r}")
         return value.upper()
+
+    @field_validator("exchange_rates")
+    @classmethod
+    def _positive_rates(cls, rates: dict[str, Decimal]) -> dict[str, Decimal]:
+        for code, rate in rates.items():
+            if len(code) != 3 or not code.isalpha() or rate <= 0:
+                raise ValueError(f"exchange rate {code}: needs a currency code and a rate > 0")
+        return {code.upper(): rate for code, rate in rates.items()}
 
     @model_validator(mode="after")
     def _no_placeholder_secret_in_production(self) -> Settings:

@@ -80,3 +80,19 @@ def test_it_escapes_markup_in_error_output(tmp_path: Path) -> None:
     path = write(tmp_path, extra=[b'{"type":"[bold]x[/bold]"}'])
     result = runner.invoke(app, ["import", str(path)])
     assert "[bold]x[/bold]" in result.stderr
+
+
+def test_it_prints_a_months_revenue_as_json(tmp_path: Path) -> None:
+    runner.invoke(app, ["import", str(write(tmp_path, *BASICS))])
+    result = runner.invoke(app, ["revenue", "--month", "2026-10", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = orjson.loads(result.stdout)
+    assert figures["mrr_start"] == 2500
+    assert figures["nrr"] == 1.0
+    assert "by" not in figures
+
+
+def test_it_rejects_a_malformed_month(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["nps", "--month", "October"])
+    assert result.exit_code == 2
+    assert "expected YYYY-MM" in result.stderr

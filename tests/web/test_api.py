@@ -112,3 +112,20 @@ def test_it_documents_every_endpoint_in_openapi(client: TestClient) -> None:
     assert docs.status_code == 200
     assert "cdn" not in docs.text.lower()
     assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+
+
+def test_it_serves_the_revenue_report(client: TestClient) -> None:
+    body = client.get("/api/reports/revenue?month=2026-10").json()
+    assert body["mrr_start"] == 2500
+    assert body["by"]["csm"]["u-ana"]["accounts_start"] == 1
+
+
+def test_it_rejects_a_malformed_month(client: TestClient) -> None:
+    response = client.get("/api/reports/revenue?month=2026-13")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "month"]
+
+
+def test_it_serves_the_nps_report(client: TestClient) -> None:
+    body = client.get("/api/reports/nps?month=2026-10").json()
+    assert (body["nps"], body["responses"]) == (None, 0)

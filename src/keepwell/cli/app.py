@@ -12,7 +12,7 @@ app = typer.Typer(
 
 def _register() -> None:
     # Imported for their side effect: each module adds its commands to `app`.
-    from keepwell.cli import hours, importing, serve  # noqa: F401
+    from keepwell.cli import hours, importing, reports, serve  # noqa: F401
 
 
 _register()

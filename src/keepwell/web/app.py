@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 
 from keepwell import __version__
 from keepwell.store.db import make_sessionmaker
-from keepwell.web.api import records
+from keepwell.web.api import records, reports
 from keepwell.web.api.schemas import Health
 from keepwell.web.deps import SessionDep
 
@@ -33,6 +33,7 @@ def create_app(engine: Engine) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.include_router(records.router)
+    app.include_router(reports.router)
 
     @app.get("/healthz", response_model=Health, tags=["ops"])
     def healthz(session: SessionDep) -> Health:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Table
 from sqlalchemy.orm import Session
 
-from keepwell.domain.requests import RANK, ThreadEvent, derive_requests, event
+from keepwell.domain.requests import RANK, DerivedRequest, ThreadEvent, derive_requests, event
 from keepwell.ingest.jsonl import (
     Batch,
     Key,
@@ -29,7 +29,7 @@ from keepwell.ingest.jsonl import (
 )
 from keepwell.ingest.records import ESCALATE, MESSAGE, RECORD_TYPES, RESOLVE, RecordType
 from keepwell.store import bulk
-from keepwell.store.models import Base, Request
+from keepwell.store.models import Base
 
 ProgressCallback = Callable[[str, int], None]
 
@@ -41,7 +41,7 @@ _REFERENCE_TARGETS = {
     "schedule": ("schedule_versions", "schedule_id"),
     "thread": ("messages", "thread_id"),
 }
-_REQUEST_COLUMNS = tuple(c.name for c in Request.__table__.columns)
+_REQUEST_COLUMNS = DerivedRequest._fields  # the SLA columns are filled by the SLA recompute
 
 
 class ImportRejected(Exception):

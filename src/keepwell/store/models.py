@@ -18,6 +18,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -153,6 +154,16 @@ class Request(Base):
     escalations: Mapped[int] = mapped_column(Integer, default=0)
     novel: Mapped[bool] = mapped_column(Boolean, default=False)
     last_inbound_id: Mapped[str | None] = mapped_column(Id)
+    # SLA clocks (PRODUCT.md 3), kept by the SLA recompute: deadlines on the schedule the
+    # clock runs on, business time to first response and to resolution once they happened.
+    schedule_id: Mapped[str | None] = mapped_column(Id)
+    first_response_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    response_seconds: Mapped[float | None] = mapped_column(Float)
+    resolution_seconds: Mapped[float | None] = mapped_column(Float)
+    resolution_days: Mapped[float | None] = mapped_column(Float)
+    response_breached: Mapped[bool | None] = mapped_column(Boolean)
+    resolution_breached: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class Resolve(Base):

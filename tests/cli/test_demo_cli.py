@@ -1,0 +1,35 @@
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from keepwell.cli.app import app
+from keepwell.config import get_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KEEPWELL_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+
+
+def test_it_loads_a_demo_book_of_the_promised_size() -> None:
+    result = runner.invoke(app, ["demo", "--seed", "7", "--today", "2026-11-23"])
+    assert result.exit_code == 0, result.output
+    stats = orjson.loads(runner.invoke(app, ["stats", "--json"]).stdout)
+    assert stats["account"] == 150
+    assert stats["message"] >= 30_000
+    assert stats["user"] >= 8
+    assert stats["request"] > 1_000
+    for kind in ("escalate", "activity", "next_step", "churn", "mrr", "survey", "review"):
+        assert stats[kind] > 0, kind
+    users = orjson.loads(runner.invoke(app, ["stats", "--json"]).stdout)
+    assert users == stats  # stats only reads
+
+
+def test_it_changes_nothing_when_the_demo_is_loaded_twice() -> None:
+    runner.invoke(app, ["demo", "--today", "2026-11-23"])
+    again = runner.invoke(app, ["demo", "--today", "2026-11-23"])
+    assert again.exit_code == 0
+    assert "nothing changed" in again.stdout

@@ -36,6 +36,7 @@ import orjson
 
 from keepwell.ingest import demo_text as text
 from keepwell.ingest.demo_text import Topic
+from keepwell.ingest.records import RATED_METRICS
 
 Record = dict[str, Any]
 
@@ -43,15 +44,7 @@ MINUTE, HOUR, DAY = 60, 3600, 86400
 WORKWEEK = ("mon", "tue", "wed", "thu", "fri")
 WEEKDAYS = (*WORKWEEK, "sat", "sun")
 MANAGER = "u-maya"
-METRICS = (
-    "retention",
-    "response_time",
-    "resolution_time",
-    "independence",
-    "proactivity",
-    "testimonials",
-    "crm_hygiene",
-)
+METRICS = RATED_METRICS
 BANDS = ("red", "yellow", "green")
 
 # Requests per account and working day, by segment; weekends see a trickle.

@@ -122,7 +122,7 @@ SCHEDULE = RecordType(
         # The whole line but its type and id, validated by the business-hours engine.
         Field("spec", _schedule_spec, required=True),
     ),
-    extra_keys=frozenset({"week", "holidays", "days", "name"}),
+    extra_keys=frozenset({"week", "holidays", "days"}),
 )
 
 ACCOUNT = RecordType(

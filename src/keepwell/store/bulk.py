@@ -16,9 +16,11 @@ import orjson
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Column,
     ColumnElement,
     Connection,
     Date,
+    MetaData,
     Numeric,
     Table,
     bindparam,
@@ -133,6 +135,37 @@ def update_rows(
         bound.update({f"key_{k}": values[k] for k in key_columns})
         params.append(bound)
     connection.execute(statement, params)
+
+
+def update_from_rows(
+    connection: Connection,
+    table: Table,
+    key: str,
+    columns: Sequence[str],
+    rows: Sequence[Row],
+) -> None:
+    """Set `columns` of the rows whose `key` matches, from (key, *columns) tuples, in one
+    UPDATE ... FROM a temporary table: hundreds of thousands of rows in seconds."""
+    if not rows:
+        return
+    names = (key, *columns)
+    temp = Table(
+        f"incoming_{table.name}",
+        MetaData(),
+        *(Column(name, table.c[name].type) for name in names),
+        prefixes=["TEMPORARY"],
+    )
+    temp.create(connection)
+    try:
+        insert_rows(connection, temp, names, rows)
+        statement = (
+            update(table)
+            .where(table.c[key] == temp.c[key])
+            .values({name: temp.c[name] for name in columns})
+        )
+        connection.execute(statement)
+    finally:
+        temp.drop(connection)
 
 
 def delete_where_in(

@@ -1,0 +1,63 @@
+"""Schedules from the store, compiled once per use case, and which clock a request runs on.
+
+PRODUCT.md 3 and 4 ("Clock start"): a request's clock runs on its account's coverage
+schedule if it has one, else on the schedule of the CSM who owned the account when the
+request opened, in that schedule's own time zone.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from keepwell.domain.hours import BusinessCalendar, Schedule, calendar_for
+from keepwell.store.models import Schedule as ScheduleRow
+
+# Where no schedule applies (an account with no owner, an owner without a schedule), the
+# clock runs around the clock: time is still measured, and nothing is hidden.
+ALWAYS_OPEN = "(always open)"
+_ALWAYS_OPEN_SPEC: dict[str, Any] = {
+    "timezone": "UTC",
+    "week": {
+        day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    },
+}
+
+
+def load_schedules(session: Session) -> dict[str, Schedule]:
+    """Every schedule with all its versions (PRODUCT.md 3: effective-dated)."""
+    versions: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    rows = session.execute(select(ScheduleRow.schedule_id, ScheduleRow.spec))
+    for schedule_id, spec in rows:
+        versions[schedule_id].append(spec)
+    schedules = {sid: Schedule.from_versions(specs) for sid, specs in versions.items()}
+    schedules[ALWAYS_OPEN] = Schedule.from_versions([_ALWAYS_OPEN_SPEC])
+    return schedules
+
+
+@dataclass
+class Calendars:
+    """Compiled calendars by schedule id, built on first use and kept for the use case."""
+
+    schedules: dict[str, Schedule]
+    _compiled: dict[str, BusinessCalendar] = field(default_factory=dict)
+
+    def __getitem__(self, schedule_id: str) -> BusinessCalendar:
+        if schedule_id not in self._compiled:
+            schedule = self.schedules.get(schedule_id) or self.schedules[ALWAYS_OPEN]
+            self._compiled[schedule_id] = calendar_for(schedule)
+        return self._compiled[schedule_id]
+
+
+def clock_schedule(
+    coverage: str | None, owner_schedule: str | None, schedules: dict[str, Schedule]
+) -> str:
+    """The schedule a request's clock runs on: coverage, else the owner's, else always open."""
+    for candidate in (coverage, owner_schedule):
+        if candidate and candidate in schedules:
+            return candidate
+    return ALWAYS_OPEN

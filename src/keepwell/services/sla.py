@@ -1,0 +1,166 @@
+"""SLA clocks for every request (PRODUCT.md 3): deadlines and business time, in bulk.
+
+Requests are grouped by the schedule their clock runs on, and each group goes through the
+business-hours engine as arrays: one call per schedule, not one per request. Recomputed for
+all requests when schedules, holidays or targets change, and for the rebuilt ones after an
+import.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
+
+from keepwell.domain.hours import seconds_to_micros
+from keepwell.domain.sla import SlaTargets
+from keepwell.services.schedules import Calendars, clock_schedule, load_schedules
+from keepwell.store import bulk
+from keepwell.store.models import Account, Base, User
+
+REQUESTS = Base.metadata.tables["requests"]
+ASSIGNMENTS = Base.metadata.tables["assignments"]
+NONE = np.iinfo(np.int64).min  # a missing instant inside an int64 array
+
+SLA_COLUMNS = (
+    "schedule_id",
+    "first_response_due",
+    "resolution_due",
+    "response_seconds",
+    "resolution_seconds",
+    "resolution_days",
+    "response_breached",
+    "resolution_breached",
+)
+
+
+@dataclass(frozen=True)
+class SlaSummary:
+    requests: int
+    schedules: int
+
+
+@dataclass(frozen=True)
+class OwnerHistory:
+    """Owners over time in microseconds: the account line's owner, then each `assign`."""
+
+    initial: str | None
+    at: tuple[int, ...] = ()
+    owners: tuple[str, ...] = ()
+
+    def owner_at(self, micros: int) -> str | None:
+        index = bisect_right(self.at, micros)
+        return self.owners[index - 1] if index else self.initial
+
+
+def owner_histories(connection: Connection) -> dict[str, OwnerHistory]:
+    moves: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    columns = ASSIGNMENTS.c
+    query = select(columns.account_id, bulk.micros(connection, columns.at), columns.owner_id)
+    for account_id, at, owner in connection.execute(query):
+        moves[account_id].append((at, owner))
+    histories = {}
+    for account_id, owner in connection.execute(select(Account.id, Account.owner_id)):
+        ordered = sorted(moves.get(account_id, ()))
+        histories[account_id] = OwnerHistory(
+            owner, tuple(at for at, _ in ordered), tuple(o for _, o in ordered)
+        )
+    return histories
+
+
+def recompute_sla(
+    session: Session, targets: SlaTargets, only: Collection[str] | None = None
+) -> SlaSummary:
+    """Recompute the SLA columns of every request (or of the requests `only` names)."""
+    connection = session.connection()
+    calendars = Calendars(load_schedules(session))
+    requests = _load_requests(connection, only)
+    if not requests:
+        return SlaSummary(0, 0)
+    clocks = _clock_schedules(connection, requests, calendars)
+    rows: list[tuple[object, ...]] = []
+    groups: dict[str, list[int]] = defaultdict(list)
+    for index, schedule_id in enumerate(clocks):
+        groups[schedule_id].append(index)
+    for schedule_id, indexes in groups.items():
+        rows += _clock_rows(calendars, schedule_id, [requests[i] for i in indexes], targets)
+    bulk.update_from_rows(connection, REQUESTS, "id", SLA_COLUMNS, rows)
+    session.expire_all()
+    return SlaSummary(len(rows), len(groups))
+
+
+def _load_requests(
+    connection: Connection, only: Collection[str] | None
+) -> list[tuple[str, str, int, int | None, int | None]]:
+    columns = ("id", "account_id", "opened_at", "first_response_at", "resolved_at")
+    table = REQUESTS
+    if only is None:
+        selected = [bulk.micros(connection, table.c[c]) if c.endswith("_at") else table.c[c]
+                    for c in columns]  # fmt: skip
+        return [tuple(row) for row in connection.execute(select(*selected))]
+    return bulk.rows_where_in(connection, table, columns, "id", only)
+
+
+def _clock_schedules(
+    connection: Connection,
+    requests: list[tuple[str, str, int, int | None, int | None]],
+    calendars: Calendars,
+) -> list[str]:
+    coverage = dict(connection.execute(select(Account.id, Account.schedule_id)).all())
+    user_schedule = dict(connection.execute(select(User.id, User.schedule_id)).all())
+    histories = owner_histories(connection)
+    clocks = []
+    for _id, account_id, opened, _first, _resolved in requests:
+        history = histories.get(account_id)
+        owner = history.owner_at(opened) if history else None
+        clocks.append(
+            clock_schedule(
+                coverage.get(account_id),
+                user_schedule.get(owner) if owner else None,
+                calendars.schedules,
+            )
+        )
+    return clocks
+
+
+def _clock_rows(
+    calendars: Calendars,
+    schedule_id: str,
+    requests: list[tuple[str, str, int, int | None, int | None]],
+    targets: SlaTargets,
+) -> list[tuple[object, ...]]:
+    calendar = calendars[schedule_id]
+    opened = np.array([r[2] for r in requests], dtype=np.int64)
+    first = np.array([NONE if r[3] is None else r[3] for r in requests], dtype=np.int64)
+    resolved = np.array([NONE if r[4] is None else r[4] for r in requests], dtype=np.int64)
+    target = seconds_to_micros(str(targets.first_response_seconds))
+    first_due = calendar.add(opened, np.full(opened.shape, target, dtype=np.int64))
+    days = np.full(opened.shape, targets.resolution_business_days, dtype=np.float64)
+    resolution_due = calendar.add_business_days(opened, days)
+    answered, closed = first != NONE, resolved != NONE
+    response = np.full(opened.shape, -1, dtype=np.int64)
+    response[answered] = calendar.between(opened[answered], np.maximum(first, opened)[answered])
+    resolution = np.full(opened.shape, -1, dtype=np.int64)
+    resolution_days = np.full(opened.shape, np.nan)
+    late = np.maximum(resolved, opened)
+    resolution[closed] = calendar.between(opened[closed], late[closed])
+    resolution_days[closed] = calendar.business_days_between(opened[closed], late[closed])
+    return [
+        (
+            request[0],
+            schedule_id,
+            int(first_due[i]),
+            int(resolution_due[i]),
+            response[i] / 1e6 if answered[i] else None,
+            resolution[i] / 1e6 if closed[i] else None,
+            float(resolution_days[i]) if closed[i] else None,
+            bool(response[i] > target) if answered[i] else None,
+            bool(resolution_days[i] > targets.resolution_business_days) if closed[i] else None,
+        )
+        for i, request in enumerate(requests)
+    ]

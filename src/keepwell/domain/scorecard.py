@@ -1,0 +1,778 @@
+"""The monthly CSM scorecard (PRODUCT.md 4): eight metrics, bands, points, total, triggers.
+
+Pure: the caller gathers plain facts about one CSM's month and the evaluation moment `as_of`,
+and gets a `Scorecard` back. Business time is the caller's: it computes each request's
+response hours and resolution business days with the hours engine (up to `as_of` when the
+request is still unanswered or open) and the CSM's working days of the month from the
+schedule versions in force, and hands in plain numbers and dates. Instants are aware
+datetimes; days, weeks and months are the CSM's own, in the CSM's user time zone. Ratios are
+fractions from 0 to 1; nothing is rounded (ratios and means are computed exactly, then
+turned into the nearest float once, so a share of exactly 80 % is exactly 0.8).
+
+Decisions where PRODUCT.md 4 is silent, each also written on the function it shapes:
+
+- Nothing stamped after `as_of` is known: requests opened, touches, asks, next steps,
+  churns and ownership changes stamped later are ignored. Reviews carry no stamp and are used.
+- Accounts are counted at a period's first instant: an account counts for a month, week or
+  day when it had started and had not churned at that instant, and for the CSM who owned it
+  then (PRODUCT.md 4 says "not churned by that day's start"; we also ask "started by it", so
+  an account that starts during a day counts from the next day, as from the next week).
+- Ownership: an account's owner at t is the entry of its history with the latest `since` at
+  or before t (entries at one instant: the one listed last); before its first entry it has
+  none. An owner change at exactly M+1's first instant decides the testimonials of M, as a
+  churn at that instant does.
+- Proactivity: a week counts once it has started (its Monday's first instant at or before
+  `as_of`); a week in progress counts the touches so far. A week with no account of the CSM
+  active at its start has no share and is not counted in the mean or in `n`.
+- CRM hygiene: a working day counts once it has started (first instant at or before
+  `as_of`). Working days outside M are ignored, so a caller may pass a longer calendar.
+  Next steps set at one instant: the one listed last counts.
+- Testimonials: "90 days" and "180 days" are the CSM's calendar days, counted back from
+  M+1's first day: active ≥ 90 days means started at or before 00:00 local of that day
+  minus 90 days; the window runs from 00:00 local of that day minus 180 days to M's end,
+  both included. As everywhere, an ask after `as_of` is not known.
+- Self-awareness: both reviews given but no metric rated in both → n/a.
+- Total: with every metric n/a, possible is 0 and total and band are None.
+- Triggers use only the previous month's scorecard (M−1), found among `previous` by CSM and
+  month; without it no two-month trigger fires. The retention trigger is the literal "< 70 %"
+  of the table, not the configurable red band; the other two are bands, as the table says.
+- Errors (ScorecardError): an `as_of` before M's first instant, a previous card computed at
+  another `as_of`, naive instants, negative business time, unknown zones or ratings.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
+from types import MappingProxyType
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from keepwell.domain.revenue import day_start
+from keepwell.domain.targets import (
+    COLORS,
+    CRM_HYGIENE,
+    DEFAULT_TARGETS,
+    GREEN,
+    INDEPENDENCE,
+    METRICS,
+    PROACTIVITY,
+    RED,
+    RESOLUTION_TIME,
+    RESPONSE_TIME,
+    RETENTION,
+    SELF_AWARENESS,
+    TESTIMONIALS,
+    TOTAL,
+    YELLOW,
+    Targets,
+)
+
+POINTS: Mapping[str, int] = MappingProxyType(
+    dict(zip(METRICS, (20, 20, 15, 15, 10, 7, 7, 6), strict=True))
+)
+RATED_METRICS = METRICS[:-1]  # the seven metrics both reviews rate
+BAND_SHARE: Mapping[str, Fraction] = MappingProxyType(
+    {GREEN: Fraction(1), YELLOW: Fraction(1, 2), RED: Fraction(0)}
+)
+
+ACTIVE_DAYS_FOR_TESTIMONIALS = 90
+TESTIMONIAL_WINDOW_DAYS = 180
+RETENTION_TRIGGER_BELOW = 0.7
+RULE_RETENTION = "< 70 % two months in a row"
+RULE_RED_ANY_MONTH = "red in any month"
+RULE_RED_TWO_MONTHS = "red two months in a row"
+
+_MONTH = re.compile(r"\d{4}-\d{2}")
+
+
+class ScorecardError(ValueError):
+    """Scorecard input that cannot be computed on."""
+
+
+def _aware(value: datetime, name: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ScorecardError(f"{name}: naive datetime {value!r}; instants must carry a zone")
+
+
+# Inputs -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Csm:
+    """The CSM scored: their user time zone (IANA) and their working days of the month
+    (weekdays with open time, holidays and closed dates excluded, from the schedule versions
+    in force; PRODUCT.md 4, "CRM hygiene")."""
+
+    id: str
+    timezone: str
+    working_days: tuple[date, ...] = ()
+
+    def __post_init__(self) -> None:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ScorecardError(f"timezone: unknown time zone {self.timezone!r}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFacts:
+    """A request with its business-time figures, computed by the caller at `as_of`.
+
+    `owner_id` is the CSM who owned the account when the request opened (PRODUCT.md 4,
+    "Ownership"). `response_hours`: business seconds ÷ 3,600 from the clock start to the
+    first response, or to `as_of` while unanswered. `resolution_days`: business days from
+    open to resolved, or to `as_of` while open. `escalated`: escalated at or before `as_of`.
+    """
+
+    id: str
+    account_id: str
+    owner_id: str
+    opened_at: datetime
+    response_hours: float
+    resolution_days: float
+    escalated: bool = False
+    answered: bool = True
+    resolved: bool = True
+
+    def __post_init__(self) -> None:
+        _aware(self.opened_at, f"request {self.id}: opened_at")
+        for name in ("response_hours", "resolution_days"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ScorecardError(f"request {self.id}: {name} must be ≥ 0, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class AccountFacts:
+    """An account: active from `started_at` until `churned_at` (PRODUCT.md 4); `owners` is
+    its ownership history, (since, csm_id) pairs: each CSM owns it from `since` on."""
+
+    id: str
+    started_at: datetime
+    churned_at: datetime | None = None
+    owners: tuple[tuple[datetime, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        _aware(self.started_at, f"account {self.id}: started_at")
+        if self.churned_at is not None:
+            _aware(self.churned_at, f"account {self.id}: churned_at")
+        for since, _ in self.owners:
+            _aware(since, f"account {self.id}: owner since")
+
+    def active_at(self, instant: datetime) -> bool:
+        """Started and not churned at `instant`; a churn takes effect at its instant."""
+        churned = self.churned_at is not None and self.churned_at <= instant
+        return self.started_at <= instant and not churned
+
+    def owner_at(self, instant: datetime) -> str | None:
+        """The CSM who owns the account at `instant` (None before its first owner)."""
+        owner = None
+        for since, csm_id in sorted(self.owners, key=lambda entry: entry[0]):
+            if since > instant:
+                break
+            owner = csm_id
+        return owner
+
+    def known_at(self, as_of: datetime) -> AccountFacts:
+        """The account as known at `as_of`: a churn or ownership change stamped later is
+        not known yet (PRODUCT.md 4: nothing recorded after the evaluation moment is used)."""
+        known = self.churned_at is not None and self.churned_at <= as_of
+        churn = self.churned_at if known else None
+        owners = tuple(entry for entry in self.owners if entry[0] <= as_of)
+        return replace(self, churned_at=churn, owners=owners)
+
+
+@dataclass(frozen=True, slots=True)
+class Touch:
+    """A proactive touch (an activity other than `note`, or an outbound message that opens
+    a thread; the caller filters), counting for the account whoever made it."""
+
+    account_id: str
+    at: datetime
+
+    def __post_init__(self) -> None:
+        _aware(self.at, f"touch on {self.account_id}: at")
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """A testimonial or case-study request to an account."""
+
+    account_id: str
+    at: datetime
+
+    def __post_init__(self) -> None:
+        _aware(self.at, f"ask of {self.account_id}: at")
+
+
+@dataclass(frozen=True, slots=True)
+class NextStep:
+    """A next step set on an account at `set_at`, due on `due`."""
+
+    account_id: str
+    set_at: datetime
+    due: date
+
+    def __post_init__(self) -> None:
+        _aware(self.set_at, f"next step on {self.account_id}: set_at")
+
+
+@dataclass(frozen=True)
+class ScorecardInputs:
+    """Everything the scorecard of CSM `csm` for month `month` ("YYYY-MM") reads at `as_of`.
+
+    The collections may hold the whole team's records: ownership picks the CSM's. Reviews
+    map rated metric keys (the seven before self_awareness) to green, yellow or red.
+    """
+
+    csm: Csm
+    month: str
+    as_of: datetime
+    requests: tuple[RequestFacts, ...] = ()
+    accounts: tuple[AccountFacts, ...] = ()
+    touches: tuple[Touch, ...] = ()
+    asks: tuple[Ask, ...] = ()
+    next_steps: tuple[NextStep, ...] = ()
+    self_review: Mapping[str, str] | None = None
+    manager_review: Mapping[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        _aware(self.as_of, "as_of")
+        _month_bounds(self.month)
+        for name in ("self_review", "manager_review"):
+            _check_review(name, getattr(self, name))
+
+
+def _check_review(name: str, review: Mapping[str, str] | None) -> None:
+    for metric, rating in (review or {}).items():
+        if metric not in RATED_METRICS:
+            raise ScorecardError(f"{name}: {metric!r} is not a rated metric")
+        if rating not in COLORS:
+            raise ScorecardError(f"{name}: {metric}: {rating!r} is not green, yellow or red")
+
+
+# Results ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AccountFlag:
+    """An account a ratio counted, and whether it met the rule (retained, asked)."""
+
+    account_id: str
+    ok: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AccountWeek:
+    """An account active at the start of a week (its Monday), and whether it was touched."""
+
+    account_id: str
+    week_start: date
+    touched: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AccountDay:
+    """An account active on a working day; `due` is the due date of the next step that
+    counted for the day (None: none set yet); `ok` when it is that day or later."""
+
+    account_id: str
+    day: date
+    due: date | None
+    ok: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RatingPair:
+    """A metric rated in both reviews."""
+
+    metric: str
+    self_rating: str
+    manager_rating: str
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What a figure was computed from, for the drill-down (PRODUCT.md 4: "Every figure
+    links to the requests, accounts and days it was computed from")."""
+
+    requests: tuple[RequestFacts, ...] = ()
+    accounts: tuple[AccountFlag, ...] = ()
+    weeks: tuple[date, ...] = ()
+    account_weeks: tuple[AccountWeek, ...] = ()
+    account_days: tuple[AccountDay, ...] = ()
+    ratings: tuple[RatingPair, ...] = ()
+
+    @property
+    def request_ids(self) -> tuple[str, ...]:
+        return tuple(request.id for request in self.requests)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "requests": list(self.request_ids),
+            "accounts": [{"account": a.account_id, "ok": a.ok} for a in self.accounts],
+            "weeks": [week.isoformat() for week in self.weeks],
+            "account_weeks": [
+                {"account": w.account_id, "week": w.week_start.isoformat(), "touched": w.touched}
+                for w in self.account_weeks
+            ],
+            "account_days": [_account_day_json(d) for d in self.account_days],
+            "ratings": [
+                {"metric": r.metric, "self": r.self_rating, "manager": r.manager_rating}
+                for r in self.ratings
+            ],
+        }
+
+
+def _account_day_json(day: AccountDay) -> dict[str, Any]:
+    due = day.due.isoformat() if day.due else None
+    return {"account": day.account_id, "day": day.day.isoformat(), "due": due, "ok": day.ok}
+
+
+@dataclass(frozen=True, slots=True)
+class MetricResult:
+    """One metric of the scorecard; value, band and points are None when it is n/a."""
+
+    key: str
+    value: float | None
+    band: str | None
+    points: float | None
+    max: int
+    n: int
+    evidence: Evidence = field(default_factory=Evidence)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "band": self.band,
+            "points": self.points,
+            "max": self.max,
+            "n": self.n,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """A review trigger that fired (PRODUCT.md 4, the last column of the table)."""
+
+    metric: str
+    rule: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"metric": self.metric, "rule": self.rule}
+
+
+@dataclass(frozen=True, slots=True)
+class Scorecard:
+    """A CSM's scorecard of one month at one evaluation moment."""
+
+    csm: str
+    month: str
+    as_of: datetime
+    metrics: Mapping[str, MetricResult]
+    earned: float
+    possible: float
+    scaled: bool
+    total: float | None
+    band: str | None
+    triggers: tuple[Trigger, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of PRODUCT.md 4 for this CSM (evidence is not part of it)."""
+        return {
+            "csm": self.csm,
+            "total": self.total,
+            "earned": self.earned,
+            "possible": self.possible,
+            "scaled": self.scaled,
+            "band": self.band,
+            "metrics": {key: self.metrics[key].to_json() for key in METRICS},
+            "triggers": [trigger.to_json() for trigger in self.triggers],
+        }
+
+
+def scorecards_json(month: str, as_of: datetime, cards: Iterable[Scorecard]) -> dict[str, Any]:
+    """The document `keepwell scorecard --json` prints (PRODUCT.md 4)."""
+    _aware(as_of, "as_of")
+    return {
+        "month": month,
+        "as_of": as_of.astimezone(UTC).isoformat(),
+        "scorecards": [card.to_json() for card in cards],
+    }
+
+
+# The month in the CSM's zone ----------------------------------------------------------------
+
+
+def _month_bounds(month: str) -> tuple[date, date]:
+    """M's first day and M+1's first day."""
+    if not _MONTH.fullmatch(month):
+        raise ScorecardError(f"month: not YYYY-MM: {month!r}")
+    year, number = int(month[:4]), int(month[5:])
+    if not 1 <= number <= 12:
+        raise ScorecardError(f"month: not YYYY-MM: {month!r}")
+    following = date(year + 1, 1, 1) if number == 12 else date(year, number + 1, 1)
+    return date(year, number, 1), following
+
+
+def previous_month(month: str) -> str:
+    """The month before `month`, as "YYYY-MM"."""
+    first, _ = _month_bounds(month)
+    before = first - timedelta(days=1)
+    return f"{before.year:04d}-{before.month:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Period:
+    """Month M for one CSM: local days and their first instants in the CSM's zone."""
+
+    csm_id: str
+    tz: str
+    first: date
+    next_first: date
+    as_of: datetime
+
+    def start_of(self, day: date) -> datetime:
+        return day_start(day, self.tz)
+
+    @property
+    def start(self) -> datetime:
+        return self.start_of(self.first)
+
+    @property
+    def end(self) -> datetime:
+        """M's end: the first instant of M+1."""
+        return self.start_of(self.next_first)
+
+    def started(self, day: date) -> bool:
+        return self.start_of(day) <= self.as_of
+
+
+def _period(inputs: ScorecardInputs) -> _Period:
+    first, next_first = _month_bounds(inputs.month)
+    period = _Period(inputs.csm.id, inputs.csm.timezone, first, next_first, inputs.as_of)
+    if inputs.as_of < period.start:
+        raise ScorecardError(f"as_of {inputs.as_of.isoformat()} is before {inputs.month} starts")
+    return period
+
+
+@dataclass(frozen=True, slots=True)
+class _Measure:
+    value: float | None
+    n: int
+    evidence: Evidence
+
+
+def _ratio(hits: int, n: int) -> float | None:
+    return float(Fraction(hits, n)) if n else None
+
+
+def _owned_active(accounts: Iterable[AccountFacts], csm_id: str, at: datetime) -> list[str]:
+    """Ids of the accounts `csm_id` owns and that are active at `at`, sorted."""
+    return sorted(a.id for a in accounts if a.owner_at(at) == csm_id and a.active_at(at))
+
+
+def _times_by_account(
+    items: Iterable[tuple[str, datetime]], as_of: datetime
+) -> dict[str, list[datetime]]:
+    by_account: dict[str, list[datetime]] = defaultdict(list)
+    for account_id, at in items:
+        if at <= as_of:
+            by_account[account_id].append(at)
+    return {account_id: sorted(times) for account_id, times in by_account.items()}
+
+
+# The metrics --------------------------------------------------------------------------------
+
+
+def _retention(period: _Period, accounts: Sequence[AccountFacts]) -> _Measure:
+    """PRODUCT.md 4: of the accounts c owned and that were active at M's first instant, the
+    share still active at M's end; a churn at exactly M+1's first instant is a churn in M."""
+    by_id = {account.id: account for account in accounts}
+    eligible = _owned_active(accounts, period.csm_id, period.start)
+    flags = tuple(AccountFlag(i, by_id[i].active_at(period.end)) for i in eligible)
+    return _Measure(
+        _ratio(sum(f.ok for f in flags), len(flags)), len(flags), Evidence(accounts=flags)
+    )
+
+
+def _requests_of(period: _Period, requests: Iterable[RequestFacts]) -> tuple[RequestFacts, ...]:
+    """PRODUCT.md 4: requests opened in M (CSM's zone) while c owned the account, opened at
+    or before `as_of`, in opening order."""
+    mine = (
+        r
+        for r in requests
+        if r.owner_id == period.csm_id
+        and period.start <= r.opened_at < period.end
+        and r.opened_at <= period.as_of
+    )
+    return tuple(sorted(mine, key=lambda r: (r.opened_at, r.id)))
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    """The exact mean, as the nearest float (nothing rounded along the way)."""
+    return float(sum(map(Fraction, values), Fraction(0)) / len(values)) if values else None
+
+
+def _response_time(requests: tuple[RequestFacts, ...]) -> _Measure:
+    """PRODUCT.md 4: mean business hours from clock start to first response (elapsed to
+    `as_of` while unanswered)."""
+    values = [r.response_hours for r in requests]
+    return _Measure(_mean(values), len(values), Evidence(requests=requests))
+
+
+def _resolution_time(requests: tuple[RequestFacts, ...]) -> _Measure:
+    """PRODUCT.md 4: mean business days from open to resolved (elapsed to `as_of` while
+    open)."""
+    values = [r.resolution_days for r in requests]
+    return _Measure(_mean(values), len(values), Evidence(requests=requests))
+
+
+def _independence(requests: tuple[RequestFacts, ...]) -> _Measure:
+    """PRODUCT.md 4: share of the requests resolved (or still open) without escalation."""
+    clean = sum(not r.escalated for r in requests)
+    return _Measure(_ratio(clean, len(requests)), len(requests), Evidence(requests=requests))
+
+
+def _mondays(period: _Period) -> list[date]:
+    """The Mondays in M whose week has started by `as_of` (weeks not begun are not scored)."""
+    offset = (7 - period.first.weekday()) % 7
+    days = range(offset, (period.next_first - period.first).days, 7)
+    mondays = [period.first + timedelta(days=i) for i in days]
+    return [monday for monday in mondays if period.started(monday)]
+
+
+def _touched(times: list[datetime], start: datetime, end: datetime) -> bool:
+    index = bisect_left(times, start)
+    return index < len(times) and times[index] < end
+
+
+def _proactivity(
+    period: _Period, accounts: Sequence[AccountFacts], touches: Iterable[Touch]
+) -> _Measure:
+    """PRODUCT.md 4: per week whose Monday is in M, the share of c's accounts active at its
+    start touched in [start, next Monday's start); the mean over weeks. Weeks without
+    accounts have no share and are skipped; `n` counts the weeks used."""
+    times = _times_by_account(((t.account_id, t.at) for t in touches), period.as_of)
+    shares: list[Fraction] = []
+    weeks: list[date] = []
+    rows: list[AccountWeek] = []
+    for monday in _mondays(period):
+        start, end = period.start_of(monday), period.start_of(monday + timedelta(days=7))
+        eligible = _owned_active(accounts, period.csm_id, start)
+        if not eligible:
+            continue
+        week = [AccountWeek(i, monday, _touched(times.get(i, []), start, end)) for i in eligible]
+        shares.append(Fraction(sum(w.touched for w in week), len(week)))
+        weeks.append(monday)
+        rows += week
+    value = float(sum(shares, Fraction(0)) / len(shares)) if shares else None
+    return _Measure(value, len(weeks), Evidence(weeks=tuple(weeks), account_weeks=tuple(rows)))
+
+
+def _testimonials(
+    period: _Period, accounts: Sequence[AccountFacts], asks: Iterable[Ask]
+) -> _Measure:
+    """PRODUCT.md 4: accounts c owns at M's end, active there and for ≥ 90 days; the share
+    asked for a testimonial or case study in the 180 days ending at M's end, end included."""
+    end, by_id = period.end, {account.id: account for account in accounts}
+    since = period.start_of(period.next_first - timedelta(days=ACTIVE_DAYS_FOR_TESTIMONIALS))
+    window = period.start_of(period.next_first - timedelta(days=TESTIMONIAL_WINDOW_DAYS))
+    times = _times_by_account(((a.account_id, a.at) for a in asks), period.as_of)
+    eligible = [
+        i for i in _owned_active(accounts, period.csm_id, end) if by_id[i].started_at <= since
+    ]
+    flags = tuple(
+        AccountFlag(i, any(window <= at <= end for at in times.get(i, []))) for i in eligible
+    )
+    return _Measure(
+        _ratio(sum(f.ok for f in flags), len(flags)), len(flags), Evidence(accounts=flags)
+    )
+
+
+def _working_days(period: _Period, days: Iterable[date]) -> list[date]:
+    """The CSM's working days in M that have started by `as_of`, each once, in order."""
+    return sorted({d for d in days if period.first <= d < period.next_first and period.started(d)})
+
+
+def _due_on(steps: list[NextStep], day_end: datetime) -> date | None:
+    """The due date of the latest next step set before `day_end` (ties: listed last)."""
+    index = bisect_left([s.set_at for s in steps], day_end)
+    return steps[index - 1].due if index else None
+
+
+def _steps_by_account(next_steps: Iterable[NextStep], as_of: datetime) -> dict[str, list[NextStep]]:
+    by_account: dict[str, list[NextStep]] = defaultdict(list)
+    for step in next_steps:
+        if step.set_at <= as_of:
+            by_account[step.account_id].append(step)
+    return {i: sorted(steps, key=lambda s: s.set_at) for i, steps in by_account.items()}
+
+
+def _crm_hygiene(
+    period: _Period,
+    accounts: Sequence[AccountFacts],
+    working_days: Iterable[date],
+    next_steps: Iterable[NextStep],
+) -> _Measure:
+    """PRODUCT.md 4: over c's working days of M and the accounts c owns and that are active
+    at each day's start, the share of account-days whose latest next step set by the end
+    of the day is due that day or later."""
+    steps = _steps_by_account(next_steps, period.as_of)
+    rows: list[AccountDay] = []
+    for day in _working_days(period, working_days):
+        start, end = period.start_of(day), period.start_of(day + timedelta(days=1))
+        for account_id in _owned_active(accounts, period.csm_id, start):
+            due = _due_on(steps.get(account_id, []), end)
+            rows.append(AccountDay(account_id, day, due, due is not None and due >= day))
+    ok = sum(row.ok for row in rows)
+    return _Measure(_ratio(ok, len(rows)), len(rows), Evidence(account_days=tuple(rows)))
+
+
+def _rating_points(metric: str, rating: str) -> Fraction:
+    """Points of a review rating (PRODUCT.md 4, "Self-awareness"): green the metric's full
+    points, yellow half, red none."""
+    return POINTS[metric] * BAND_SHARE[rating]
+
+
+def _self_awareness(
+    self_review: Mapping[str, str] | None, manager_review: Mapping[str, str] | None
+) -> _Measure:
+    """PRODUCT.md 4: alignment = 1 − Σ|self points − manager points| ÷ Σ max points over the
+    metrics rated in both reviews; n/a without both reviews or without a common metric."""
+    if self_review is None or manager_review is None:
+        return _Measure(None, 0, Evidence())
+    pairs = tuple(
+        RatingPair(m, self_review[m], manager_review[m])
+        for m in RATED_METRICS
+        if m in self_review and m in manager_review
+    )
+    if not pairs:
+        return _Measure(None, 0, Evidence())
+    gap = sum(
+        abs(_rating_points(p.metric, p.self_rating) - _rating_points(p.metric, p.manager_rating))
+        for p in pairs
+    )
+    most = sum(POINTS[p.metric] for p in pairs)
+    return _Measure(float(1 - gap / most), len(pairs), Evidence(ratings=pairs))
+
+
+def _measures(inputs: ScorecardInputs, period: _Period) -> dict[str, _Measure]:
+    accounts = [account.known_at(inputs.as_of) for account in inputs.accounts]
+    requests = _requests_of(period, inputs.requests)
+    return {
+        RETENTION: _retention(period, accounts),
+        RESPONSE_TIME: _response_time(requests),
+        RESOLUTION_TIME: _resolution_time(requests),
+        INDEPENDENCE: _independence(requests),
+        PROACTIVITY: _proactivity(period, accounts, inputs.touches),
+        TESTIMONIALS: _testimonials(period, accounts, inputs.asks),
+        CRM_HYGIENE: _crm_hygiene(period, accounts, inputs.csm.working_days, inputs.next_steps),
+        SELF_AWARENESS: _self_awareness(inputs.self_review, inputs.manager_review),
+    }
+
+
+# Bands, points, total, triggers -------------------------------------------------------------
+
+
+def _metric_result(key: str, measure: _Measure, targets: Targets) -> MetricResult:
+    """A metric's band and points (PRODUCT.md 4): green full points, yellow half, red none;
+    no value → n/a (value, band and points None)."""
+    if measure.value is None:
+        return MetricResult(key, None, None, None, POINTS[key], measure.n, measure.evidence)
+    band = targets.band_of(key, measure.value)
+    points = float(POINTS[key] * BAND_SHARE[band])
+    return MetricResult(key, measure.value, band, points, POINTS[key], measure.n, measure.evidence)
+
+
+class _Total(NamedTuple):
+    earned: float
+    possible: float
+    scaled: bool
+    total: float | None
+    band: str | None
+
+
+def _total(metrics: Mapping[str, MetricResult], targets: Targets) -> _Total:
+    """PRODUCT.md 4: earned of possible; with anything n/a, total = earned ÷ possible × 100
+    and `scaled`; the band of the total."""
+    scored = [m for m in metrics.values() if m.points is not None]
+    earned = float(sum(m.points for m in scored if m.points is not None))
+    possible = float(sum(m.max for m in scored))
+    scaled = len(scored) < len(metrics)
+    if not possible:
+        return _Total(earned, possible, scaled, None, None)
+    total = earned / possible * 100 if scaled else earned
+    return _Total(earned, possible, scaled, total, targets.band_of(TOTAL, total))
+
+
+def review_triggers(card: Scorecard, previous: Iterable[Scorecard] = ()) -> tuple[Trigger, ...]:
+    """The review triggers of PRODUCT.md 4 for `card`: retention < 70 % in M and in M−1;
+    response_time red in M; resolution_time red in M and in M−1. The previous month's card
+    is looked up in `previous` by CSM and month and must share the evaluation moment; an n/a
+    month, or a missing one, breaks a run."""
+    before = _previous_card(card, previous)
+    fired = []
+    if _retention_low(card) and before is not None and _retention_low(before):
+        fired.append(Trigger(RETENTION, RULE_RETENTION))
+    if card.metrics[RESPONSE_TIME].band == RED:
+        fired.append(Trigger(RESPONSE_TIME, RULE_RED_ANY_MONTH))
+    if _red(card, RESOLUTION_TIME) and before is not None and _red(before, RESOLUTION_TIME):
+        fired.append(Trigger(RESOLUTION_TIME, RULE_RED_TWO_MONTHS))
+    return tuple(fired)
+
+
+def _previous_card(card: Scorecard, previous: Iterable[Scorecard]) -> Scorecard | None:
+    month = previous_month(card.month)
+    for other in previous:
+        if other.csm == card.csm and other.month == month:
+            if other.as_of != card.as_of:
+                raise ScorecardError(
+                    f"previous scorecard of {month} was computed at {other.as_of.isoformat()}, "
+                    f"not at {card.as_of.isoformat()}: triggers compare at one moment"
+                )
+            return other
+    return None
+
+
+def _retention_low(card: Scorecard) -> bool:
+    value = card.metrics[RETENTION].value
+    return value is not None and value < RETENTION_TRIGGER_BELOW
+
+
+def _red(card: Scorecard, key: str) -> bool:
+    return card.metrics[key].band == RED
+
+
+def score_csm(
+    inputs: ScorecardInputs,
+    targets: Targets = DEFAULT_TARGETS,
+    previous: Iterable[Scorecard] = (),
+) -> Scorecard:
+    """The scorecard of `inputs.csm` for `inputs.month` at `inputs.as_of` (PRODUCT.md 4):
+    the eight metrics with their evidence, the total (scaled when a metric is n/a) and the
+    review triggers against the previous month's card found in `previous` (computed at the
+    same `as_of`; its own triggers do not matter, so it may be scored with no `previous`)."""
+    period = _period(inputs)
+    measures = _measures(inputs, period)
+    metrics = {key: _metric_result(key, measures[key], targets) for key in METRICS}
+    earned, possible, scaled, total, band = _total(metrics, targets)
+    card = Scorecard(
+        csm=inputs.csm.id,
+        month=inputs.month,
+        as_of=inputs.as_of,
+        metrics=MappingProxyType(metrics),
+        earned=earned,
+        possible=possible,
+        scaled=scaled,
+        total=total,
+        band=band,
+    )
+    return replace(card, triggers=review_triggers(card, previous))

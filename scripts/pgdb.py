@@ -1,6 +1,6 @@
 """Create, drop or name a throwaway PostgreSQL database for a test run.
 
-    python scripts/pgdb.py create|drop|url SERVER_URL NAME
+python scripts/pgdb.py create|drop|url SERVER_URL NAME
 """
 
 from __future__ import annotations

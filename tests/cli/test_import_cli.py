@@ -96,3 +96,45 @@ def test_it_rejects_a_malformed_month(tmp_path: Path) -> None:
     result = runner.invoke(app, ["nps", "--month", "October"])
     assert result.exit_code == 2
     assert "expected YYYY-MM" in result.stderr
+
+
+def test_it_prints_a_csms_inbox(tmp_path: Path) -> None:
+    path = write(tmp_path, *BASICS, message("m-1", "t-1", "2026-10-05T13:50:00Z"))
+    runner.invoke(app, ["import", str(path)])
+    result = runner.invoke(
+        app, ["inbox", "--csm", "u-ana", "--as-of", "2026-10-05T14:00:00Z", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    (item,) = orjson.loads(result.stdout)
+    assert (item["request_id"], item["time_left"]) == ("m-1", "50 min left")
+
+
+def test_it_recomputes_every_clock() -> None:
+    result = runner.invoke(app, ["sla", "recompute"])
+    assert result.exit_code == 0
+    assert "0 requests" in result.stdout
+
+
+def test_it_prints_the_scorecards_in_the_documented_shape(tmp_path: Path) -> None:
+    runner.invoke(app, ["import", str(write(tmp_path, *BASICS))])
+    result = runner.invoke(
+        app, ["scorecard", "--month", "2026-10", "--as-of", "2026-11-05T12:00:00Z", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    document = orjson.loads(result.stdout)
+    assert document["month"] == "2026-10"
+    assert document["as_of"] == "2026-11-05T12:00:00+00:00"
+    (card,) = document["scorecards"]
+    assert set(card) == {
+        "csm",
+        "total",
+        "earned",
+        "possible",
+        "scaled",
+        "band",
+        "metrics",
+        "triggers",
+    }
+    assert card["metrics"]["retention"] == {
+        "value": 1.0, "band": "green", "points": 20.0, "max": 20, "n": 1
+    }  # fmt: skip

@@ -129,3 +129,39 @@ def test_it_rejects_a_malformed_month(client: TestClient) -> None:
 def test_it_serves_the_nps_report(client: TestClient) -> None:
     body = client.get("/api/reports/nps?month=2026-10").json()
     assert (body["nps"], body["responses"]) == (None, 0)
+
+
+def test_it_serves_a_csms_inbox(client: TestClient) -> None:
+    body = client.get("/api/inbox?csm=u-ana").json()
+    assert [item["request_id"] for item in body] == ["m-3"]
+    assert body[0]["time_left"].endswith("overdue")
+    assert body[0]["last_client_message"] == "<script>alert(1)</script>"
+
+
+def test_it_answers_404_for_the_inbox_of_an_unknown_user(client: TestClient) -> None:
+    assert client.get("/api/inbox?csm=u-nobody").status_code == 404
+
+
+def test_it_serves_the_months_scorecards(client: TestClient) -> None:
+    body = client.get(
+        "/api/scorecards", params={"month": "2026-10", "as_of": "2026-11-05T12:00:00Z"}
+    ).json()
+    (card,) = body["scorecards"]
+    assert card["csm"] == "u-ana"
+    assert set(card["metrics"]) == {
+        "retention", "response_time", "resolution_time", "independence", "proactivity",
+        "testimonials", "crm_hygiene", "self_awareness",
+    }  # fmt: skip
+    assert card["metrics"]["response_time"]["n"] == 2
+
+
+def test_it_serves_a_csms_last_twelve_months(client: TestClient) -> None:
+    body = client.get("/api/scorecards/u-ana/history?month=2026-10").json()
+    assert [m["month"] for m in body["months"]][-1] == "2026-10"
+    assert len(body["months"]) == 12
+
+
+def test_it_serves_an_accounts_health_even_before_the_first_snapshot(client: TestClient) -> None:
+    body = client.get("/api/accounts/acme/health").json()
+    assert (body["account_id"], body["score"], body["measures"]) == ("acme", None, {})
+    assert client.get("/api/accounts/nope/health").status_code == 404

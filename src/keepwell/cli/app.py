@@ -12,7 +12,15 @@ app = typer.Typer(
 
 def _register() -> None:
     # Imported for their side effect: each module adds its commands to `app`.
-    from keepwell.cli import hours, importing, reports, serve  # noqa: F401
+    from keepwell.cli import (  # noqa: F401
+        health,
+        hours,
+        importing,
+        reports,
+        scorecard,
+        serve,
+        sla,
+    )
 
 
 _register()

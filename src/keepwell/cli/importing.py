@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, 
 from rich.table import Table
 
 from keepwell.cli.app import app
-from keepwell.cli.common import console, database, errors, fail
+from keepwell.cli.common import console, database, errors, fail, sla_targets
 from keepwell.services.importing import ImportRejected, ImportSummary, import_lines
 from keepwell.services.stats import record_counts
 from keepwell.store.db import transaction
@@ -38,7 +38,9 @@ def import_command(
             stream = sys.stdin.buffer if str(file) == "-" else file.open("rb")
             with stream:
                 lines = _tracked(stream, progress, _size(file))
-                summary = import_lines(session, lines, skip_invalid=skip_invalid)
+                summary = import_lines(
+                    session, lines, skip_invalid=skip_invalid, targets=sla_targets()
+                )
     except ImportRejected as rejected:
         for error in rejected.errors[:200]:
             errors.print(f"{escape(str(error))}", highlight=False)
@@ -133,5 +135,5 @@ def demo_command(
         console.print(f"wrote {len(lines):,} lines to {output}")
         return
     with transaction(database()) as session:
-        summary = import_lines(session, lines)
+        summary = import_lines(session, lines, targets=sla_targets())
     _print_summary(summary)

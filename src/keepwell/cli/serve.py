@@ -11,7 +11,7 @@ import uvicorn
 from sqlalchemy import Engine, select
 
 from keepwell.cli.app import app
-from keepwell.cli.common import console, database
+from keepwell.cli.common import console, database, sla_targets
 from keepwell.services.importing import import_lines
 from keepwell.store.db import transaction
 from keepwell.store.models import Account
@@ -42,5 +42,5 @@ def _load_demo_if_empty(engine: Engine) -> None:
             return
         console.print("Loading the demo book (one-time)...")
         records = generate_demo(seed=7, today=date.today())
-        summary = import_lines(session, (orjson.dumps(r) for r in records))
+        summary = import_lines(session, (orjson.dumps(r) for r in records), targets=sla_targets())
     console.print(f"Demo loaded: {summary.lines:,} records.")

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Table
 from sqlalchemy.orm import Session
 
 from keepwell.domain.requests import RANK, DerivedRequest, ThreadEvent, derive_requests, event
+from keepwell.domain.sla import SlaTargets
 from keepwell.ingest.jsonl import (
     Batch,
     Key,
@@ -28,6 +29,7 @@ from keepwell.ingest.jsonl import (
     plan_changes,
 )
 from keepwell.ingest.records import ESCALATE, MESSAGE, RECORD_TYPES, RESOLVE, RecordType
+from keepwell.services.sla import recompute_sla
 from keepwell.store import bulk
 from keepwell.store.models import Base
 
@@ -66,10 +68,19 @@ class ImportSummary:
     skipped: list[LineError] = field(default_factory=list)
     requests_rebuilt: int = 0
     threads_replayed: int = 0
+    rebuilt_threads: set[str] = field(default_factory=set, repr=False)
 
     @property
     def changed(self) -> bool:
         return any(t.added or t.updated for t in self.types.values())
+
+    @property
+    def clocks_changed(self) -> bool:
+        return any(
+            self.types[name].added or self.types[name].updated
+            for name in _CLOCK_TYPES
+            if name in self.types
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,10 +100,31 @@ def import_lines(
     *,
     skip_invalid: bool = False,
     progress: ProgressCallback | None = None,
+    targets: SlaTargets | None = None,
 ) -> ImportSummary:
-    """Import JSON Lines into the session's transaction; raise `ImportRejected` on bad lines."""
+    """Import JSON Lines into the session's transaction; raise `ImportRejected` on bad lines.
+
+    The SLA clocks of the rebuilt requests are recomputed too, or of every request when a
+    line changed what clocks run on (schedules, users, accounts, assignments).
+    """
     with _collector_paused():
-        return _import(session, lines, skip_invalid, progress)
+        summary = _import(session, lines, skip_invalid, progress)
+    if summary.clocks_changed:
+        recompute_sla(session, targets or SlaTargets())
+    elif summary.rebuilt_threads:
+        rebuilt = _request_ids_of_threads(session, summary.rebuilt_threads)
+        recompute_sla(session, targets or SlaTargets(), only=rebuilt)
+    return summary
+
+
+# Records that decide which schedule a request's clock runs on (PRODUCT.md 3).
+_CLOCK_TYPES = ("schedule", "user", "account", "assign")
+
+
+def _request_ids_of_threads(session: Session, threads: set[str]) -> list[str]:
+    requests = _table("requests")
+    rows = bulk.rows_where_in(session.connection(), requests, ("id",), "thread_id", threads)
+    return [row[0] for row in rows]
 
 
 @contextmanager
@@ -226,6 +258,7 @@ def _rebuild_requests(
     bulk.insert_rows(connection, requests, _REQUEST_COLUMNS, derived)
     summary.requests_rebuilt = len(derived)
     summary.threads_replayed = len(touched)
+    summary.rebuilt_threads = touched
 
 
 def _touched_threads(plans: dict[str, TypeChanges]) -> set[str]:

@@ -266,3 +266,31 @@ class Review(Base):
     ratings: Mapped[dict[str, str]] = mapped_column(JSON)
     comment: Mapped[str | None] = mapped_column(Text)
     source_hash: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class HealthSnapshot(Base):
+    """An account's health on a day (PRODUCT.md 5): kept as history for the trend and the
+    back-test; `measures` holds every measure's value and contribution."""
+
+    __tablename__ = "health_snapshots"
+    __table_args__ = (Index("ix_health_snapshots_day", "day"),)
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    score: Mapped[float | None] = mapped_column(Float)
+    band: Mapped[str | None] = mapped_column(String(8))
+    measures: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class HealthOverride(Base):
+    """A manager's band override with a reason and an expiry; the computed score stays."""
+
+    __tablename__ = "health_overrides"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    band: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

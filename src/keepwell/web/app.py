@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 
 from keepwell import __version__
 from keepwell.store.db import make_sessionmaker
-from keepwell.web.api import records, reports
+from keepwell.web.api import inbox, records, reports, scorecards
 from keepwell.web.api.schemas import Health
 from keepwell.web.deps import SessionDep
 
@@ -34,6 +34,8 @@ def create_app(engine: Engine) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.include_router(records.router)
     app.include_router(reports.router)
+    app.include_router(inbox.router)
+    app.include_router(scorecards.router)
 
     @app.get("/healthz", response_model=Health, tags=["ops"])
     def healthz(session: SessionDep) -> Health:

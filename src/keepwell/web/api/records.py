@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
 
+from keepwell.config import get_settings
 from keepwell.services import browse
-from keepwell.store.models import Message, Request, User
+from keepwell.services.health import account_health
+from keepwell.store.models import Account, Message, Request, User
 from keepwell.web.api.pagination import PagingDep
 from keepwell.web.api.schemas import AccountOut, MessageOut, Page, RequestOut, UserOut
 from keepwell.web.deps import NowDep, SessionDep
@@ -44,6 +47,26 @@ def get_account(account_id: str, session: SessionDep, now: NowDep) -> AccountOut
     if found is None:
         raise HTTPException(404, f"no account {account_id!r}")
     return _account_out(*found)
+
+
+class HealthOut(BaseModel):
+    account_id: str
+    day: date | None
+    score: float | None
+    band: str | None
+    computed_band: str | None  # the score's own band, shown beside an override
+    trend_30d: float | None
+    override: dict[str, Any] | None
+    measures: dict[str, dict[str, Any]]  # measure -> value, weight, share, points, lost
+
+
+@router.get("/accounts/{account_id}/health", response_model=HealthOut, tags=["accounts"])
+def get_account_health(account_id: str, session: SessionDep, now: NowDep) -> HealthOut:
+    """The account's latest health snapshot, its 30-day trend and why (PRODUCT.md 5)."""
+    if session.get(Account, account_id) is None:
+        raise HTTPException(404, f"no account {account_id!r}")
+    timezone = get_settings().timezone
+    return HealthOut.model_validate(account_health(session, account_id, now.date(), timezone))
 
 
 @router.get("/users", response_model=Page[UserOut], tags=["users"])

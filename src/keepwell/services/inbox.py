@@ -1,0 +1,104 @@
+"""The priority inbox (PRODUCT.md 1 and 3): a CSM's requests waiting for a first response or
+a resolution, by business time left before the deadline, breached first."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from keepwell.domain.hours import to_micros
+from keepwell.domain.sla import time_left_words
+from keepwell.services.ownership import owner_at
+from keepwell.services.schedules import ALWAYS_OPEN, Calendars, load_schedules
+from keepwell.store.models import Account, Message, Request, User
+
+FIRST_RESPONSE = "first response"
+RESOLUTION = "resolution"
+
+
+class UnknownUser(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    request_id: str
+    account_id: str
+    account_name: str
+    thread_id: str
+    waiting_for: str  # FIRST_RESPONSE | RESOLUTION
+    opened_at: datetime
+    due: datetime
+    seconds_left: float  # business seconds; negative once breached
+    time_left: str  # "38 min left", "2 h 10 min overdue"
+    last_client_message: str | None
+    last_client_message_at: datetime | None
+
+
+def inbox(session: Session, csm_id: str, now: datetime) -> list[InboxItem]:
+    """Every open request on the accounts `csm_id` owns at `now`, most urgent first."""
+    if session.get(User, csm_id) is None:
+        raise UnknownUser(f"no user {csm_id!r}")
+    rows = session.execute(
+        select(Request, Account.name, Message.text, Message.at)
+        .join(Account, Account.id == Request.account_id)
+        .outerjoin(Message, Message.id == Request.last_inbound_id)
+        .where(owner_at(now) == csm_id, Request.resolved_at.is_(None))
+    ).all()
+    if not rows:
+        return []
+    left = _seconds_left(session, [row[0] for row in rows], now)
+    items = [
+        _item(request, name, text, at, seconds)
+        for (request, name, text, at), seconds in zip(rows, left, strict=True)
+    ]
+    return sorted(items, key=lambda item: (item.seconds_left, item.opened_at, item.request_id))
+
+
+def _due(request: Request) -> datetime | None:
+    if request.first_response_at is None:
+        return request.first_response_due
+    return request.resolution_due
+
+
+def _seconds_left(session: Session, requests: list[Request], now: datetime) -> list[float]:
+    """Business seconds from now to each deadline (negative: from the deadline to now)."""
+    calendars = Calendars(load_schedules(session))
+    by_schedule: dict[str, list[int]] = defaultdict(list)
+    for index, request in enumerate(requests):
+        by_schedule[request.schedule_id or ALWAYS_OPEN].append(index)
+    out = [0.0] * len(requests)
+    now_micros = to_micros(now)
+    for schedule_id, indexes in by_schedule.items():
+        due = np.array([to_micros(_due(requests[i]) or now) for i in indexes], dtype=np.int64)
+        start = np.minimum(due, now_micros)
+        end = np.maximum(due, now_micros)
+        spans = calendars[schedule_id].between(start, end) / 1e6
+        signs = np.where(due >= now_micros, 1.0, -1.0)
+        for i, value in zip(indexes, spans * signs, strict=True):
+            out[i] = float(value)
+    return out
+
+
+def _item(
+    request: Request, name: str, text: str | None, at: datetime | None, seconds: float
+) -> InboxItem:
+    waiting = FIRST_RESPONSE if request.first_response_at is None else RESOLUTION
+    return InboxItem(
+        request_id=request.id,
+        account_id=request.account_id,
+        account_name=name,
+        thread_id=request.thread_id,
+        waiting_for=waiting,
+        opened_at=request.opened_at,
+        due=_due(request) or request.opened_at,
+        seconds_left=seconds,
+        time_left=time_left_words(seconds),
+        last_client_message=text,
+        last_client_message_at=at,
+    )

@@ -1,0 +1,89 @@
+"""The monthly CSM scorecards as JSON (PRODUCT.md 4), and a CSM's last 12 months."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
+
+from keepwell.config import get_settings
+from keepwell.domain import scorecard as sc
+from keepwell.domain.targets import DEFAULT_TARGETS, load_targets_toml
+from keepwell.services.scorecard import UnknownCsm, history, scorecards
+from keepwell.web.deps import NowDep, SessionDep
+
+router = APIRouter(prefix="/api/scorecards", tags=["scorecards"])
+Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+
+
+class Metric(BaseModel):
+    value: float | None
+    band: str | None
+    points: float | None
+    max: int
+    n: int
+
+
+class Trigger(BaseModel):
+    metric: str
+    rule: str
+
+
+class Card(BaseModel):
+    csm: str
+    total: float | None
+    earned: float
+    possible: float
+    scaled: bool
+    band: str | None
+    metrics: dict[str, Metric]
+    triggers: list[Trigger]
+
+
+class Scorecards(BaseModel):
+    month: str
+    as_of: datetime
+    scorecards: list[Card]
+
+
+class History(BaseModel):
+    csm: str
+    months: list[dict[str, Any]]  # {"month": ..., **card}
+
+
+def _options() -> dict[str, Any]:
+    settings = get_settings()
+    targets = load_targets_toml(settings.targets_file) if settings.targets_file else None
+    return {"targets": targets or DEFAULT_TARGETS, "company_timezone": settings.timezone}
+
+
+@router.get("", response_model=Scorecards)
+def list_scorecards(
+    month: Month,
+    session: SessionDep,
+    now: NowDep,
+    csm: str | None = None,
+    as_of: datetime | None = None,
+) -> Scorecards:
+    """Every CSM's scorecard of a month (or one CSM's), as of now or `as_of`."""
+    moment = as_of or now
+    if moment.tzinfo is None:
+        raise HTTPException(422, "as_of: add an offset or Z")
+    try:
+        cards = scorecards(session, month, moment, csm_id=csm, **_options())
+    except (UnknownCsm, sc.ScorecardError) as exc:
+        raise HTTPException(404 if isinstance(exc, UnknownCsm) else 422, str(exc)) from exc
+    return Scorecards.model_validate(sc.scorecards_json(month, moment, cards))
+
+
+@router.get("/{csm}/history", response_model=History)
+def csm_history(csm: str, session: SessionDep, now: NowDep, month: Month | None = None) -> History:
+    """A CSM's last 12 monthly scorecards, up to `month` (default: the current month)."""
+    last = month or now.strftime("%Y-%m")
+    try:
+        cards = history(session, csm, last, now, **_options())
+    except UnknownCsm as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return History(csm=csm, months=[{"month": c.month, **c.to_json()} for c in cards])

@@ -125,7 +125,8 @@ def changes_of(timezone: str) -> list[int]:
 def instants(draw: st.DrawFn, schedule: Schedule, lo: int, hi: int) -> int:
     """Any instant of the window, or one near a change of a version's offset."""
     changes = nearby_changes(schedule, lo, hi)
-    if changes and draw(st.booleans()):
+    near_a_change = draw(st.booleans())
+    if changes and near_a_change:
         near = draw(st.sampled_from(changes))
         return near + draw(st.integers(-6 * HOUR, 6 * HOUR))
     return draw(st.integers(lo, hi - 1))

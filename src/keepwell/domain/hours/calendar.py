@@ -52,9 +52,9 @@ class CompiledCalendar:
     schedule: Schedule
     first: int
     last: int
-    starts: Micros
-    ends: Micros
-    opened: Micros
+    starts: Micros = field(repr=False)
+    ends: Micros = field(repr=False)
+    opened: Micros = field(repr=False)
     spans: tuple[Span, ...]
     _shifts: Micros = field(init=False, repr=False)
     _opened_after: Micros = field(init=False, repr=False)
@@ -111,9 +111,10 @@ class CompiledCalendar:
         return out
 
     def _reach_days(self, a: Micros, days: Floats) -> Micros:
-        out = np.full(a.shape, INF, dtype=np.int64)
-        cursor, left = a.copy(), days.copy()
-        pending = np.ones(a.shape, dtype=bool)
+        """Walk the versions in order, converting days left to each one's microseconds."""
+        out = np.full(a.size, INF, dtype=np.int64)
+        cursor, left = a.ravel().copy(), days.ravel().copy()
+        pending = np.ones(a.size, dtype=bool)
         for k, lo, hi in self.spans:
             here = np.flatnonzero(pending & (cursor < hi))
             weekdays, week = _day_units(self.schedule.versions[k])
@@ -126,7 +127,7 @@ class CompiledCalendar:
             rest = here[~fits]
             left[rest] -= (room[~fits] * weekdays) / week
             cursor[rest] = hi
-        return out
+        return out.reshape(a.shape)
 
     def _room(self, at: Micros, until: int) -> Micros:
         """Open time from each instant to `until`; unbounded when `until` is past the range."""
@@ -237,8 +238,10 @@ def version_spans(schedule: Schedule) -> tuple[Span, ...]:
 
 
 def _version_begins(version: ScheduleVersion) -> int:
-    assert version.effective is not None
+    assert version.effective is not None  # only the first version may lack one
     day = version.effective
+    if not MIN_YEAR <= day.year <= MAX_YEAR:  # before or after any instant the engine takes
+        return -INF if day.year < MIN_YEAR else INF
     wall = np.array([(day.toordinal() - _EPOCH_ORDINAL) * DAY_SECONDS], dtype=np.int64)
     offsets = zone_offsets(version.zone, day.year - 1, day.year + 1)
     return int(offsets.openings(wall)[0]) * MICROS

@@ -12,12 +12,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, text
 
 from keepwell.store.db import make_engine, migrate
 from keepwell.store.models import Base
 
 POSTGRES_URL = os.environ.get("KEEPWELL_TEST_DATABASE_URL", "")
+
+# In CI the property tests replay the same examples every run, so a red build always means a
+# change broke something; on a developer's machine they keep exploring new ones.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def pytest_report_header() -> str:

@@ -138,3 +138,24 @@ def test_it_prints_the_scorecards_in_the_documented_shape(tmp_path: Path) -> Non
     assert card["metrics"]["retention"] == {
         "value": 1.0, "band": "green", "points": 20.0, "max": 20, "n": 1
     }  # fmt: skip
+
+
+def test_it_loads_a_schedule_from_toml_and_versions_it(tmp_path: Path) -> None:
+    toml = tmp_path / "half.toml"
+    toml.write_text('timezone = "Europe/Kyiv"\n[week]\nmon = [["09:00", "13:00"]]\n')
+    first = runner.invoke(app, ["schedule", str(toml), "--id", "kyiv-20h"])
+    again = runner.invoke(app, ["schedule", str(toml), "--id", "kyiv-20h"])
+    later = runner.invoke(
+        app, ["schedule", str(toml), "--id", "kyiv-20h", "--effective", "2026-12-01"]
+    )
+    assert (first.exit_code, again.exit_code, later.exit_code) == (0, 0, 0)
+    assert "added" in first.stdout and "unchanged" in again.stdout and "added" in later.stdout
+    assert stats()["schedule"] == 2
+
+
+def test_it_names_what_is_wrong_in_a_toml_schedule(tmp_path: Path) -> None:
+    toml = tmp_path / "bad.toml"
+    toml.write_text('timezone = "Mars/Base"\n[week]\nmon = [["09:00", "13:00"]]\n')
+    result = runner.invoke(app, ["schedule", str(toml), "--id", "x"])
+    assert result.exit_code == 2
+    assert "timezone" in result.stderr and "Mars/Base" in result.stderr

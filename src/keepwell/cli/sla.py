@@ -1,8 +1,11 @@
-"""`keepwell sla recompute` and `keepwell inbox`: SLA clocks and the priority inbox."""
+"""`keepwell schedule`, `keepwell sla recompute` and `keepwell inbox`: business-hours
+schedules, SLA clocks and the priority inbox."""
 
 from __future__ import annotations
 
 import sys
+import tomllib
+from pathlib import Path
 from typing import Annotated
 
 import orjson
@@ -12,6 +15,7 @@ from rich.table import Table
 
 from keepwell.cli.app import app
 from keepwell.cli.common import console, database, fail, parse_instant, sla_targets
+from keepwell.services.importing import ImportRejected, import_lines
 from keepwell.services.inbox import UnknownUser, inbox
 from keepwell.services.sla import recompute_sla
 from keepwell.store.db import transaction
@@ -57,3 +61,31 @@ def inbox_command(
     console.print(table)
     if not items:
         console.print("Nothing waiting.")
+
+
+@app.command("schedule")
+def schedule_command(
+    file: Annotated[Path, typer.Argument(help="A schedule in TOML (PRODUCT.md 3).")],
+    schedule_id: Annotated[str, typer.Option("--id", help="The schedule's id.")],
+    effective: Annotated[
+        str | None, typer.Option(help="YYYY-MM-DD: a new version from that date on.")
+    ] = None,
+) -> None:
+    """Add or update a business-hours schedule from a TOML file, through the importer (so it
+    is validated, idempotent, and the SLA clocks that run on it are recomputed)."""
+    try:
+        spec = tomllib.loads(file.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        fail(f"{file}: {exc}")
+    if effective is not None:
+        spec["effective"] = effective
+    line = orjson.dumps({"type": "schedule", "id": schedule_id, **spec})
+    with transaction(database()) as session:
+        try:
+            summary = import_lines(session, [line], targets=sla_targets())
+        except ImportRejected as rejected:
+            fail("; ".join(e.message if not e.field else f"{e.field}: {e.message}"
+                           for e in rejected.errors))  # fmt: skip
+    counts = summary.types["schedule"]
+    state = "added" if counts.added else "updated" if counts.updated else "unchanged"
+    console.print(f"schedule {escape(schedule_id)}: {state}")

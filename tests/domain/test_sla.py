@@ -13,11 +13,17 @@ from keepwell.domain.sla import SlaTargets, time_left_words
         (-1, "1 min overdue"),
         (-(2 * 3600 + 10 * 60), "2 h 10 min overdue"),
         (3600, "1 h left"),
-        (26 * 3600 + 60, "1 d 2 h 1 min left"),
+        (26 * 3600 + 60, "26 h 1 min left"),
     ],
 )
 def test_it_says_time_left_in_words(seconds: float, words: str) -> None:
     assert time_left_words(seconds) == words
+
+
+def test_it_counts_in_business_days_past_one() -> None:
+    eight_hours = 8 * 3600
+    assert time_left_words(-(2 * eight_hours + 3 * 3600), eight_hours) == "2 bd 3 h overdue"
+    assert time_left_words(7 * 3600, eight_hours) == "7 h left"
 
 
 def test_it_refuses_a_target_of_zero() -> None:

@@ -23,18 +23,20 @@ class SlaTargets:
             raise ValueError("resolution_business_days: a target must be more than zero")
 
 
-def time_left_words(seconds: float) -> str:
+def time_left_words(seconds: float, business_day: float | None = None) -> str:
     """Business time left before a deadline as people say it: "38 min left", "2 h 10 min
-    overdue", "3 d 2 h left" (a day here is 24 business hours, never a calendar day).
+    overdue"; past a business day of `business_day` seconds (the schedule's, PRODUCT.md 3),
+    in business days: "3 bd 2 h overdue". Without `business_day`, hours only.
 
     Whole minutes are shown, rounded toward the deadline's side: 59.5 s left is "0 min left",
     not "1 min left", so that nobody is told they have more time than they have.
     """
     overdue = seconds < 0
-    minutes = int(abs(seconds) // 60) if not overdue else int(-(-abs(seconds) // 60))
-    days, rest = divmod(minutes, 24 * 60)
+    minutes = int(-(-abs(seconds) // 60)) if overdue else int(abs(seconds) // 60)
+    day_minutes = int(business_day // 60) if business_day else 0
+    days, rest = divmod(minutes, day_minutes) if day_minutes else (0, minutes)
     hours, minutes = divmod(rest, 60)
-    parts = [f"{days} d"] if days else []
+    parts = [f"{days} bd"] if days else []
     if hours:
         parts.append(f"{hours} h")
     if minutes or not parts:

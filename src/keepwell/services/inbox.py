@@ -11,7 +11,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from keepwell.domain.hours import to_micros
+from keepwell.domain.hours import business_day_seconds, to_micros
 from keepwell.domain.sla import time_left_words
 from keepwell.services.ownership import owner_at
 from keepwell.services.schedules import ALWAYS_OPEN, Calendars, load_schedules
@@ -52,9 +52,10 @@ def inbox(session: Session, csm_id: str, now: datetime) -> list[InboxItem]:
     ).all()
     if not rows:
         return []
-    left = _seconds_left(session, [row[0] for row in rows], now)
+    calendars = Calendars(load_schedules(session))
+    left = _seconds_left(calendars, [row[0] for row in rows], now)
     items = [
-        _item(request, name, text, at, seconds)
+        _item(request, name, text, at, seconds, _day_length(calendars, request.schedule_id))
         for (request, name, text, at), seconds in zip(rows, left, strict=True)
     ]
     return sorted(items, key=lambda item: (item.seconds_left, item.opened_at, item.request_id))
@@ -66,9 +67,13 @@ def _due(request: Request) -> datetime | None:
     return request.resolution_due
 
 
-def _seconds_left(session: Session, requests: list[Request], now: datetime) -> list[float]:
+def _day_length(calendars: Calendars, schedule_id: str | None) -> float:
+    schedule = calendars.schedules.get(schedule_id or ALWAYS_OPEN, calendars.schedules[ALWAYS_OPEN])
+    return float(business_day_seconds(schedule.versions[-1]))
+
+
+def _seconds_left(calendars: Calendars, requests: list[Request], now: datetime) -> list[float]:
     """Business seconds from now to each deadline (negative: from the deadline to now)."""
-    calendars = Calendars(load_schedules(session))
     by_schedule: dict[str, list[int]] = defaultdict(list)
     for index, request in enumerate(requests):
         by_schedule[request.schedule_id or ALWAYS_OPEN].append(index)
@@ -86,7 +91,12 @@ def _seconds_left(session: Session, requests: list[Request], now: datetime) -> l
 
 
 def _item(
-    request: Request, name: str, text: str | None, at: datetime | None, seconds: float
+    request: Request,
+    name: str,
+    text: str | None,
+    at: datetime | None,
+    seconds: float,
+    business_day: float,
 ) -> InboxItem:
     waiting = FIRST_RESPONSE if request.first_response_at is None else RESOLUTION
     return InboxItem(
@@ -98,7 +108,7 @@ def _item(
         opened_at=request.opened_at,
         due=_due(request) or request.opened_at,
         seconds_left=seconds,
-        time_left=time_left_words(seconds),
+        time_left=time_left_words(seconds, business_day),
         last_client_message=text,
         last_client_message_at=at,
     )

@@ -159,3 +159,11 @@ def test_it_names_what_is_wrong_in_a_toml_schedule(tmp_path: Path) -> None:
     result = runner.invoke(app, ["schedule", str(toml), "--id", "x"])
     assert result.exit_code == 2
     assert "timezone" in result.stderr and "Mars/Base" in result.stderr
+
+
+def test_it_prints_a_long_error_on_one_line_without_reading_markup(tmp_path: Path) -> None:
+    missing = tmp_path / ("[red]" + "x" * 120 + ".jsonl")
+    result = runner.invoke(app, ["import", str(missing)])
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "[red]" + "x" * 120 in line

@@ -29,7 +29,7 @@ from keepwell.ingest.jsonl import (
     plan_changes,
 )
 from keepwell.ingest.records import ESCALATE, MESSAGE, RECORD_TYPES, RESOLVE, RecordType
-from keepwell.services.sla import recompute_sla
+from keepwell.services.sla import SLA_COLUMNS, clock_values, recompute_sla
 from keepwell.store import bulk
 from keepwell.store.models import Base
 
@@ -43,7 +43,7 @@ _REFERENCE_TARGETS = {
     "schedule": ("schedule_versions", "schedule_id"),
     "thread": ("messages", "thread_id"),
 }
-_REQUEST_COLUMNS = DerivedRequest._fields  # the SLA columns are filled by the SLA recompute
+_REQUEST_COLUMNS = (*DerivedRequest._fields, *SLA_COLUMNS)
 
 
 class ImportRejected(Exception):
@@ -68,7 +68,7 @@ class ImportSummary:
     skipped: list[LineError] = field(default_factory=list)
     requests_rebuilt: int = 0
     threads_replayed: int = 0
-    rebuilt_threads: set[str] = field(default_factory=set, repr=False)
+    rebuilt_requests: set[str] = field(default_factory=set, repr=False)
 
     @property
     def changed(self) -> bool:
@@ -107,24 +107,16 @@ def import_lines(
     The SLA clocks of the rebuilt requests are recomputed too, or of every request when a
     line changed what clocks run on (schedules, users, accounts, assignments).
     """
+    targets = targets or SlaTargets()
     with _collector_paused():
-        summary = _import(session, lines, skip_invalid, progress)
-    if summary.clocks_changed:
-        recompute_sla(session, targets or SlaTargets())
-    elif summary.rebuilt_threads:
-        rebuilt = _request_ids_of_threads(session, summary.rebuilt_threads)
-        recompute_sla(session, targets or SlaTargets(), only=rebuilt)
+        summary = _import(session, lines, skip_invalid, progress, targets)
+        if summary.clocks_changed:
+            recompute_sla(session, targets, besides=summary.rebuilt_requests)
     return summary
 
 
 # Records that decide which schedule a request's clock runs on (PRODUCT.md 3).
 _CLOCK_TYPES = ("schedule", "user", "account", "assign")
-
-
-def _request_ids_of_threads(session: Session, threads: set[str]) -> list[str]:
-    requests = _table("requests")
-    rows = bulk.rows_where_in(session.connection(), requests, ("id",), "thread_id", threads)
-    return [row[0] for row in rows]
 
 
 @contextmanager
@@ -145,6 +137,7 @@ def _import(
     lines: Iterable[bytes | str],
     skip_invalid: bool,
     progress: ProgressCallback | None,
+    targets: SlaTargets,
 ) -> ImportSummary:
     connection = session.connection()
     batch = parse_lines(lines, on_progress=(lambda n: progress("read", n)) if progress else None)
@@ -163,7 +156,7 @@ def _import(
         summary.types[name] = TypeSummary(plan.added, plan.updated, plan.unchanged)
         if progress:
             progress(f"write {name}", len(plan.inserts) + len(plan.updates))
-    _rebuild_requests(connection, plans, touched, stored_before, summary)
+    _rebuild_requests(connection, plans, touched, stored_before, summary, targets)
     session.expire_all()
     return summary
 
@@ -240,6 +233,7 @@ def _rebuild_requests(
     touched: set[str],
     stored_before: set[str],
     summary: ImportSummary,
+    targets: SlaTargets,
 ) -> None:
     """Replay every thread the import touched and replace its requests.
 
@@ -255,10 +249,14 @@ def _rebuild_requests(
     if not bulk.is_empty(connection, requests):
         bulk.delete_where_in(connection, requests, "thread_id", touched)
     derived = list(derive_requests(events))
-    bulk.insert_rows(connection, requests, _REQUEST_COLUMNS, derived)
+    # The clocks are computed as the requests are written: no second pass over them.
+    times = [(r.id, r.account_id, r.opened_at, r.first_response_at, r.resolved_at) for r in derived]
+    clocks = clock_values(connection, times, targets)
+    rows = [(*r, *clocks[r.id]) for r in derived]
+    bulk.insert_rows(connection, requests, _REQUEST_COLUMNS, rows)
     summary.requests_rebuilt = len(derived)
     summary.threads_replayed = len(touched)
-    summary.rebuilt_threads = touched
+    summary.rebuilt_requests = {r.id for r in derived}
 
 
 def _touched_threads(plans: dict[str, TypeChanges]) -> set[str]:

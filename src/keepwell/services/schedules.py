@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from keepwell.domain.hours import BusinessCalendar, Schedule, calendar_for
@@ -30,8 +30,13 @@ _ALWAYS_OPEN_SPEC: dict[str, Any] = {
 
 def load_schedules(session: Session) -> dict[str, Schedule]:
     """Every schedule with all its versions (PRODUCT.md 3: effective-dated)."""
+    return load_schedules_from(session.connection())
+
+
+def load_schedules_from(connection: Connection) -> dict[str, Schedule]:
     versions: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    rows = session.execute(select(ScheduleRow.schedule_id, ScheduleRow.spec))
+    table = ScheduleRow.__table__
+    rows = connection.execute(select(table.c.schedule_id, table.c.spec))
     for schedule_id, spec in rows:
         versions[schedule_id].append(spec)
     schedules = {sid: Schedule.from_versions(specs) for sid, specs in versions.items()}

@@ -14,12 +14,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from keepwell.domain.hours import seconds_to_micros
 from keepwell.domain.sla import SlaTargets
-from keepwell.services.schedules import Calendars, clock_schedule, load_schedules
+from keepwell.services.schedules import Calendars, clock_schedule, load_schedules_from
 from keepwell.store import bulk
 from keepwell.store.models import Account, Base, User
 
@@ -74,24 +74,51 @@ def owner_histories(connection: Connection) -> dict[str, OwnerHistory]:
 
 
 def recompute_sla(
-    session: Session, targets: SlaTargets, only: Collection[str] | None = None
+    session: Session,
+    targets: SlaTargets,
+    only: Collection[str] | None = None,
+    *,
+    besides: Collection[str] = (),
 ) -> SlaSummary:
-    """Recompute the SLA columns of every request (or of the requests `only` names)."""
+    """Recompute the SLA columns of every request (or of the requests `only` names), but
+    those in `besides` (an import computed their clocks as it wrote them)."""
     connection = session.connection()
-    calendars = Calendars(load_schedules(session))
+    if only is None and besides and len(besides) >= _count(connection):
+        return SlaSummary(0, 0)  # every request is among those already done
     requests = _load_requests(connection, only)
+    if besides:
+        skip = set(besides)
+        requests = [r for r in requests if r[0] not in skip]
     if not requests:
         return SlaSummary(0, 0)
+    clocks = clock_values(connection, requests, targets)
+    rows = [(request_id, *values) for request_id, values in clocks.items()]
+    bulk.update_from_rows(connection, REQUESTS, "id", SLA_COLUMNS, rows)
+    session.expire_all()
+    return SlaSummary(len(rows), len({values[0] for values in clocks.values()}))
+
+
+def _count(connection: Connection) -> int:
+    return connection.execute(select(func.count()).select_from(REQUESTS)).scalar_one()
+
+
+RequestTimes = tuple[str, str, int, int | None, int | None]  # id, account, opened, first, resolved
+
+
+def clock_values(
+    connection: Connection, requests: list[RequestTimes], targets: SlaTargets
+) -> dict[str, tuple[object, ...]]:
+    """The SLA columns (in SLA_COLUMNS order) of each request, by request id."""
+    calendars = Calendars(load_schedules_from(connection))
     clocks = _clock_schedules(connection, requests, calendars)
-    rows: list[tuple[object, ...]] = []
     groups: dict[str, list[int]] = defaultdict(list)
     for index, schedule_id in enumerate(clocks):
         groups[schedule_id].append(index)
+    out: dict[str, tuple[object, ...]] = {}
     for schedule_id, indexes in groups.items():
-        rows += _clock_rows(calendars, schedule_id, [requests[i] for i in indexes], targets)
-    bulk.update_from_rows(connection, REQUESTS, "id", SLA_COLUMNS, rows)
-    session.expire_all()
-    return SlaSummary(len(rows), len(groups))
+        for row in _clock_rows(calendars, schedule_id, [requests[i] for i in indexes], targets):
+            out[str(row[0])] = row[1:]
+    return out
 
 
 def _load_requests(

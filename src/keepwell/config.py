@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
@@ -9,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from keepwell.domain.health import DEFAULT_WEIGHTS, WeightsError, validate_weights
 
 PLACEHOLDER_SECRET = "change-me-in-production"
 
@@ -29,6 +32,10 @@ class Settings(BaseSettings):
     sla_first_response_seconds: int = 3600  # 1 business hour
     sla_resolution_business_days: float = 1.0
     targets_file: str | None = None  # scorecard targets TOML; defaults when unset
+    # Health model weights (PRODUCT.md 5) as JSON, e.g.
+    # KEEPWELL_HEALTH_WEIGHTS='{"responsiveness": 30, "engagement": 30, "sentiment": 40}';
+    # a measure left out weighs 0. Unset: the default model's weights.
+    health_weights: dict[str, float] | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -53,6 +60,20 @@ class Settings(BaseSettings):
             if len(code) != 3 or not code.isalpha() or rate <= 0:
                 raise ValueError(f"exchange rate {code}: needs a currency code and a rate > 0")
         return {code.upper(): rate for code, rate in rates.items()}
+
+    @field_validator("health_weights")
+    @classmethod
+    def _valid_weights(cls, weights: dict[str, float] | None) -> dict[str, float] | None:
+        if weights is None:
+            return None
+        try:
+            return validate_weights(weights)
+        except WeightsError as exc:
+            raise ValueError(str(exc)) from exc
+
+    def weights(self) -> Mapping[str, float]:
+        """The health model's weights in force."""
+        return self.health_weights if self.health_weights is not None else DEFAULT_WEIGHTS
 
     @model_validator(mode="after")
     def _no_placeholder_secret_in_production(self) -> Settings:

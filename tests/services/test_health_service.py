@@ -5,7 +5,12 @@ from sqlalchemy import Engine, select
 
 from book import BASICS, load, message
 from keepwell.domain.health import HealthError
-from keepwell.services.health import account_health, add_override, recompute_health
+from keepwell.services.health import (
+    account_health,
+    add_override,
+    backtest_report,
+    recompute_health,
+)
 from keepwell.store.db import transaction
 from keepwell.store.models import HealthSnapshot
 
@@ -25,15 +30,21 @@ def test_it_keeps_a_daily_snapshot_with_every_measure(engine: Engine) -> None:
     with transaction(engine) as session:
         summary = recompute_health(session, date(2026, 10, 8))
         (snapshot,) = session.scalars(select(HealthSnapshot)).all()
+        shown = account_health(session, "acme", date(2026, 10, 8))
     assert summary.accounts == 1
-    measures = snapshot.measures
-    assert measures["responsiveness"]["value"] == 50.0  # one of two within the SLA
-    assert measures["engagement"]["value"] == 100.0  # a two-way exchange 3 days ago
-    assert measures["sentiment"]["value"] == 0.0  # a detractor
-    assert measures["open_issues"]["value"] == pytest.approx(100 / 3)  # two open > 1 bd
-    assert measures["billing"]["value"] == 100.0
-    assert measures["onboarding"]["value"] is None  # no data: left out, weights renormalised
+    assert snapshot.responsiveness == 50.0  # one of two within the SLA
+    assert snapshot.engagement == 100.0  # a two-way exchange 3 days ago
+    assert snapshot.sentiment == 0.0  # a detractor
+    assert snapshot.open_issues == pytest.approx(100 / 3)  # two open > 1 bd
+    assert snapshot.billing == 100.0
+    assert snapshot.onboarding is None  # no data: left out, weights renormalised
     assert snapshot.band == "yellow"
+    measures = shown["measures"]
+    assert measures["onboarding"] == {
+        "value": None, "weight": 10.0, "share": None, "points": None, "lost": None
+    }  # fmt: skip
+    assert measures["sentiment"]["share"] == pytest.approx(20 / 90)
+    assert sum(m["points"] or 0 for m in measures.values()) == pytest.approx(snapshot.score)
 
 
 def test_it_replaces_a_days_snapshot_when_run_again(engine: Engine) -> None:
@@ -72,3 +83,29 @@ def test_it_gives_the_30_day_trend(engine: Engine) -> None:
         recompute_health(session, date(2026, 10, 8))
         shown = account_health(session, "acme", date(2026, 10, 8))
     assert shown["trend_30d"] is not None
+
+
+def test_the_backtest_scores_each_quarter_start_against_that_quarters_churn(
+    engine: Engine,
+) -> None:
+    beta = {**BASICS[3], "id": "beta", "name": "Beta"}
+    load(
+        engine,
+        *BASICS,
+        beta,
+        {"type": "contact", "id": "c-bea", "account": "beta", "name": "Bea"},
+        {**SURVEY, "id": "s-a", "at": "2026-06-01T12:00:00Z", "score": 10},
+        {**SURVEY, "id": "s-b", "account": "beta", "contact": "c-bea",
+         "at": "2026-06-01T12:00:00Z", "score": 2},
+        {"type": "churn", "account": "beta", "at": "2026-08-15T12:00:00Z"},
+    )  # fmt: skip
+    with transaction(engine) as session:
+        report = backtest_report(session, date(2026, 11, 23))
+    current = report["current"]
+    assert current["samples"] == 4  # two accounts at the starts of Q2 and Q3
+    assert current["churned"] == 1  # beta, in Q3, scored low at its start
+    assert current["auc"] == 1.0
+    # Q2: no survey yet, both 60 (engagement 0, billing and open issues 100): yellow;
+    # Q3: acme a promoter 71.4 green, beta a detractor 42.9 yellow
+    assert current["bands"]["green"] == {"accounts": 1, "churned": 0, "rate": 0.0}
+    assert current["bands"]["yellow"] == {"accounts": 3, "churned": 1, "rate": 1 / 3}

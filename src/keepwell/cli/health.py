@@ -9,13 +9,14 @@ from typing import Annotated
 import orjson
 import typer
 from rich.markup import escape
+from rich.progress import Progress
 from rich.table import Table
 
 from keepwell.cli.app import app
 from keepwell.cli.common import console, database, fail
 from keepwell.config import get_settings
 from keepwell.domain.health import HealthError
-from keepwell.services.health import add_override, backtest_report, recompute_health
+from keepwell.services.health import add_override, backtest_report, recompute_health_days
 from keepwell.store.db import transaction
 from keepwell.store.models import Account, User
 
@@ -39,10 +40,21 @@ def recompute_command(
 ) -> None:
     """Score every active account at the end of the day and keep it as that day's snapshot."""
     last = _day(as_of, "--as-of")
-    timezone = get_settings().timezone
-    with transaction(database()) as session:
-        for offset in range(days - 1, -1, -1):
-            summary = recompute_health(session, last - timedelta(days=offset), timezone=timezone)
+    settings = get_settings()
+    wanted = [last - timedelta(days=offset) for offset in range(days)]
+    with (
+        transaction(database()) as session,
+        Progress(transient=True, console=console, disable=days < 7) as progress,
+    ):
+        task = progress.add_task("Scoring days", total=days)
+        summaries = recompute_health_days(
+            session,
+            wanted,
+            timezone=settings.timezone,
+            weights=settings.weights(),
+            progress=lambda done: progress.advance(task, done),
+        )
+    summary = summaries[-1]
     bands = ", ".join(f"{band} {count}" for band, count in sorted(summary.bands.items()))
     console.print(f"{summary.day}: {summary.accounts} accounts ({bands}); {days} day(s) kept")
 
@@ -58,7 +70,11 @@ def backtest_command(
     settings = get_settings()
     with transaction(database()) as session:
         report = backtest_report(
-            session, _day(as_of, "--as-of"), quarters=quarters, timezone=settings.timezone
+            session,
+            _day(as_of, "--as-of"),
+            quarters=quarters,
+            timezone=settings.timezone,
+            weights=settings.weights(),
         )
     if as_json:
         sys.stdout.write(orjson.dumps(report).decode() + "\n")

@@ -142,6 +142,13 @@ def is_active(account: RevenueAccount, instant: datetime) -> bool:
     return step.active if step else False
 
 
+def activity_changes(account: RevenueAccount) -> tuple[tuple[datetime, bool], ...]:
+    """When the account turns active and inactive, in force order: its start, each churn and
+    each `mrr` event (a reactivation after a churn). `is_active` at an instant is the flag
+    of the last change at or before it; the array engines replay these instead."""
+    return tuple((step.at, step.active) for step in _steps(account))
+
+
 def paid_before(account: RevenueAccount, instant: datetime) -> bool:
     """Whether the account had a positive MRR at some moment strictly before `instant`: what
     tells a reactivation from a new account (PRODUCT.md 6)."""

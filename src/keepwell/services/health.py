@@ -3,32 +3,37 @@ trend, the contribution of every measure, and manager overrides."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.orm import Session
 
-from keepwell.domain import health
+from keepwell.domain import health, health_book
+from keepwell.domain.health_book import NONE
 from keepwell.domain.hours import to_micros
 from keepwell.domain.nps import SurveyResponse
-from keepwell.domain.revenue import contractions_of, day_start, is_active
+from keepwell.domain.revenue import activity_changes, contractions_of, day_start
 from keepwell.services.book import load_book
 from keepwell.services.schedules import ALWAYS_OPEN, Calendars, load_schedules
 from keepwell.store import bulk
 from keepwell.store.models import (
     Base,
     HealthOverride,
+    HealthRun,
     HealthSnapshot,
-    Request,
     Survey,
 )
 
 SNAPSHOTS = Base.metadata.tables["health_snapshots"]
+REQUESTS = Base.metadata.tables["requests"]
+SNAPSHOT_COLUMNS = ("account_id", "day", "score", "band", *health.MEASURES)
+DAY = timedelta(days=1)
 
 
 class UnknownAccount(LookupError):
@@ -51,42 +56,75 @@ def recompute_health(
 ) -> HealthSummary:
     """Every active account's health at the end of `day` (company zone), kept as that day's
     snapshot; a second run for the same day replaces it."""
-    as_of = day_start(day + timedelta(days=1), timezone)
-    scores = _scores_at(session, as_of, timezone, weights)
-    bands: dict[str, int] = defaultdict(int)
-    rows = []
-    for account_id, (_values, score) in scores.items():
-        bands[score.band or "n/a"] += 1
-        measures = {c.measure: c.to_json() for c in score.contributions}
-        rows.append((account_id, day, score.score, score.computed_band, measures))
-    session.execute(delete(HealthSnapshot).where(HealthSnapshot.day == day))
-    bulk.insert_rows(
-        session.connection(), SNAPSHOTS, ("account_id", "day", "score", "band", "measures"), rows
+    (summary,) = recompute_health_days(session, [day], timezone=timezone, weights=weights)
+    return summary
+
+
+def recompute_health_days(
+    session: Session,
+    days: Iterable[date],
+    *,
+    timezone: str = "UTC",
+    weights: Mapping[str, float] = health.DEFAULT_WEIGHTS,
+    progress: Callable[[int], None] | None = None,
+) -> list[HealthSummary]:
+    """The snapshots of several days at once, oldest first: the book is read once and
+    every day scored from the same arrays (90 days of 10,000 accounts in seconds).
+    `progress` is told each day done."""
+    checked = health.validate_weights(weights)
+    wanted = sorted(set(days))
+    book = _BookArrays.load(session, timezone)
+    moments = [_end_of(day, timezone) for day in wanted]
+    summaries = []
+    connection = session.connection()
+    _forget(session, wanted)
+    for day, scored in zip(wanted, book.days(moments, checked), strict=True):
+        summaries.append(_keep(connection, day, book.ids, scored, checked))
+        if progress:
+            progress(1)
+    return summaries
+
+
+def _end_of(day: date, timezone: str) -> int:
+    return to_micros(day_start(day + DAY, timezone))
+
+
+def _forget(session: Session, days: list[date]) -> None:
+    for chunk in bulk.chunks(days):
+        session.execute(delete(HealthSnapshot).where(HealthSnapshot.day.in_(chunk)))
+        session.execute(delete(HealthRun).where(HealthRun.day.in_(chunk)))
+
+
+def _keep(
+    connection: Connection,
+    day: date,
+    ids: list[str],
+    scored: health_book.Day,
+    weights: Mapping[str, float],
+) -> HealthSummary:
+    """Write one day's run and the snapshots of the accounts active then."""
+    active = np.flatnonzero(scored.active)
+    bands = health_book.bands_of(scored.score[active])
+    columns: list[Sequence[Any]] = [
+        [ids[i] for i in active],
+        [day] * len(active),
+        _nullable(scored.score[active]),
+        bands,
+        *(_nullable(scored.values[m][active]) for m in health.MEASURES),
+    ]
+    connection.execute(
+        insert(HealthRun).values(day=day, weights=dict(weights), accounts=len(active))
     )
-    return HealthSummary(day, len(rows), dict(bands))
+    bulk.insert_columns(connection, SNAPSHOTS, SNAPSHOT_COLUMNS, columns)
+    counts: dict[str, int] = defaultdict(int)
+    for band in bands:
+        counts[band or "n/a"] += 1
+    return HealthSummary(day, len(active), dict(counts))
 
 
-def _scores_at(
-    session: Session, as_of: datetime, timezone: str, weights: Mapping[str, float]
-) -> dict[str, tuple[dict[str, float | None], health.HealthScore]]:
-    """Every account active at `as_of`: its measure values and its health score."""
-    book = load_book(session)
-    accounts = [a for a in book.revenue_accounts(timezone) if is_active(a, as_of)]
-    facts = _Facts(session, as_of, [a.id for a in accounts])
-    overrides = _overrides(session, as_of)
-    out = {}
-    for account in accounts:
-        inputs = health.HealthInputs(
-            as_of=as_of,
-            requests=tuple(facts.outcomes.get(account.id, ())),
-            last_two_way_at=facts.last_two_way.get(account.id),
-            surveys=tuple(facts.surveys.get(account.id, ())),
-            open_issues=facts.open_issues.get(account.id, 0),
-            billing=health.BillingFacts(contractions=contractions_of(account)),
-        )
-        values = health.measure_values(inputs)
-        out[account.id] = (values, health.assess(inputs, weights, overrides.get(account.id)))
-    return out
+def _nullable(values: np.ndarray) -> list[float | None]:
+    """Floats with NaN (no data) as None, for the database."""
+    return [None if v != v else v for v in values.tolist()]
 
 
 def backtest_report(
@@ -100,27 +138,38 @@ def backtest_report(
     """How well the health at the start of each of the last `quarters` complete quarters
     predicted churn within it (ROC AUC, churn rate per band), and weights fitted on the
     book's own history with their back-tested AUC beside the current model's (PRODUCT.md 5)."""
-    book = load_book(session)
-    churns = {a: min(times) for a, times in book.churns.items() if times}
+    checked = health.validate_weights(weights)
+    book = _BookArrays.load(session, timezone)
+    periods = _past_quarters(today, quarters, timezone)
+    starts = [to_micros(start) for _, start, _ in periods]
     score_samples, measure_samples = [], []
-    for name, start, end in _past_quarters(today, quarters, timezone):
-        for account_id, (values, score) in _scores_at(session, start, timezone, weights).items():
-            churned = account_id in churns and start <= churns[account_id] < end
+    for (name, start, end), scored in zip(periods, book.days(starts, checked), strict=True):
+        overrides = _overrides(session, start)
+        for i in np.flatnonzero(scored.active).tolist():
+            account_id = book.ids[i]
+            churned = book.churned_between(account_id, start, end)
+            values = {m: _value(scored.values[m][i]) for m in health.MEASURES}
             measure_samples.append(health.MeasureSample(name, values, churned, account_id))
-            if score.score is not None:
-                sample = health.ScoreSample(name, score.score, churned, score.band, account_id)
-                score_samples.append(sample)
+            score = _value(scored.score[i])
+            if score is not None:
+                override = overrides.get(account_id)
+                band = override.band if override else health.band_of(score)
+                score_samples.append(health.ScoreSample(name, score, churned, band, account_id))
     current = health.backtest(score_samples).to_json()
     try:
         fitted: dict[str, Any] | None = health.fit_weights(measure_samples).to_json()
     except health.FitError as exc:
         fitted = {"error": str(exc)}
     return {
-        "quarters": [q for q, _, _ in _past_quarters(today, quarters, timezone)],
-        "current_weights": dict(weights),
+        "quarters": [q for q, _, _ in periods],
+        "current_weights": checked,
         "current": current,
         "fitted": fitted,
     }
+
+
+def _value(value: float) -> float | None:
+    return None if value != value else float(value)
 
 
 def _past_quarters(today: date, count: int, timezone: str) -> list[tuple[str, datetime, datetime]]:
@@ -137,63 +186,132 @@ def _past_quarters(today: date, count: int, timezone: str) -> list[tuple[str, da
     return out
 
 
-class _Facts:
-    """What the measures need, for all accounts at once."""
+class _BookArrays:
+    """The book's health facts as arrays (domain.health_book), read in a few queries, and
+    the business-time fact the domain leaves to us: requests open longer than one
+    business day of their clock, at each moment."""
 
-    def __init__(self, session: Session, as_of: datetime, account_ids: list[str]) -> None:
-        self.as_of = as_of
-        since = as_of - timedelta(days=30)
-        requests = session.scalars(
-            select(Request).where(
-                Request.opened_at <= as_of,
-                (Request.opened_at >= since)
-                | Request.resolved_at.is_(None)
-                | (Request.resolved_at > as_of),
-            )
-        ).all()
-        self.outcomes = self._outcomes(requests, since)
-        self.open_issues = self._open_issues(session, requests)
-        self.last_two_way = dict(
-            session.execute(
-                select(Request.account_id, func.max(Request.first_response_at))
-                .where(Request.first_response_at <= as_of)
-                .group_by(Request.account_id)
-            ).all()
+    def __init__(self, session: Session, timezone: str) -> None:
+        self.connection = session.connection()
+        self.calendars = Calendars(load_schedules(session))
+        book = load_book(session)
+        accounts = book.revenue_accounts(timezone)
+        self.ids = [a.id for a in accounts]
+        self.index = {account_id: i for i, account_id in enumerate(self.ids)}
+        self.churns = {a: sorted(times) for a, times in book.churns.items()}
+        self.facts = health_book.BookFacts(
+            accounts=len(accounts),
+            requests=self._requests(),
+            activity=self._events(
+                (a.id, at, float(on)) for a in accounts for at, on in activity_changes(a)
+            ),
+            surveys=self._events(
+                (s.account_id, s.at, health.survey_value(s)) for s in self._surveys()
+            ),
+            contractions=self._events(
+                (a.id, at, 0.0) for a in accounts for at in contractions_of(a)
+            ),
         )
-        self.surveys: dict[str, list[SurveyResponse]] = defaultdict(list)
-        recent = select(Survey).where(Survey.at <= as_of, Survey.at >= as_of - timedelta(180))
-        for s in session.scalars(recent):
-            self.surveys[s.account_id].append(SurveyResponse(s.account_id, s.at, s.kind, s.score))
 
-    def _outcomes(self, requests: Any, since: datetime) -> dict[str, list[health.SlaOutcome]]:
-        """Answered within the SLA or not; a request still inside its SLA is left out."""
-        out: dict[str, list[health.SlaOutcome]] = defaultdict(list)
-        for r in requests:
-            if r.opened_at < since:
+    @classmethod
+    def load(cls, session: Session, timezone: str) -> _BookArrays:
+        return cls(session, timezone)
+
+    def days(self, moments: list[int], weights: Mapping[str, float]) -> Iterator[health_book.Day]:
+        return health_book.days(self.facts, moments, self._open_issue_counts(moments), weights)
+
+    def churned_between(self, account_id: str, start: datetime, end: datetime) -> bool:
+        """Whether the account's first churn falls in [start, end)."""
+        times = self.churns.get(account_id)
+        return times is not None and start <= times[0] < end
+
+    def _events(self, rows: Iterable[tuple[str, datetime, float]]) -> health_book.Events:
+        known = [(self.index[a], to_micros(at), v) for a, at, v in rows if a in self.index]
+        if not known:
+            return health_book.Events()
+        account, at, value = zip(*known, strict=True)
+        return health_book.Events(
+            np.array(account, dtype=np.int64),
+            np.array(at, dtype=np.int64),
+            np.array(value, dtype=np.float64),
+        )
+
+    def _surveys(self) -> list[SurveyResponse]:
+        query = select(Survey.account_id, Survey.at, Survey.kind, Survey.score)
+        return [SurveyResponse(*row) for row in self.connection.execute(query)]
+
+    def _requests(self) -> health_book.Requests:
+        columns = REQUESTS.c
+        micros = functools.partial(bulk.micros, self.connection)
+        query = select(
+            columns.account_id,
+            micros(columns.opened_at),
+            micros(columns.first_response_at),
+            columns.response_breached,
+            micros(columns.first_response_due),
+            micros(columns.resolved_at),
+            columns.schedule_id,
+        )
+        rows = bulk.raw_rows(self.connection, query)
+        account, opened, answered, breached, due, resolved, schedule = (
+            (list(column) for column in zip(*rows, strict=True))
+            if rows
+            else ([], [], [], [], [], [], [])
+        )
+        self._open = _OpenRequests(opened, resolved, schedule, account, self.index)
+        return health_book.Requests(
+            account=np.array([self.index.get(a, -1) for a in account], dtype=np.int64),
+            opened=_instants(opened),
+            answered=_instants(answered),
+            within_sla=np.array([b is not True for b in breached], dtype=bool),
+            due=_instants(due),
+        )
+
+    def _open_issue_counts(self, moments: list[int]) -> Iterator[np.ndarray]:
+        for moment in moments:
+            yield self._open.over_one_business_day(moment, self.calendars, len(self.ids))
+
+
+class _OpenRequests:
+    """Requests by the schedule their clock runs on, for counting the ones still open."""
+
+    def __init__(
+        self,
+        opened: list[int],
+        resolved: list[int | None],
+        schedule: list[str | None],
+        account: list[str],
+        index: Mapping[str, int],
+    ) -> None:
+        groups: dict[str, list[int]] = defaultdict(list)
+        for i, schedule_id in enumerate(schedule):
+            groups[schedule_id or ALWAYS_OPEN].append(i)
+        opened_all, resolved_all = _instants(opened), _instants(resolved)
+        accounts = np.array([index.get(a, -1) for a in account], dtype=np.int64)
+        self.groups = {
+            schedule_id: (opened_all[rows], resolved_all[rows], accounts[rows])
+            for schedule_id, rows in ((k, np.array(v)) for k, v in groups.items())
+        }
+
+    def over_one_business_day(self, moment: int, calendars: Calendars, accounts: int) -> np.ndarray:
+        """Per account, the requests open at `moment` for more than one business day."""
+        counts = np.zeros(accounts, dtype=np.int64)
+        for schedule_id, (opened, resolved, account) in self.groups.items():
+            waiting = (
+                (opened <= moment) & ((resolved == NONE) | (resolved > moment)) & (account >= 0)
+            )
+            if not waiting.any():
                 continue
-            answered = r.first_response_at is not None and r.first_response_at <= self.as_of
-            if answered:
-                out[r.account_id].append(health.SlaOutcome(r.opened_at, not r.response_breached))
-            elif r.first_response_due is not None and r.first_response_due <= self.as_of:
-                out[r.account_id].append(health.SlaOutcome(r.opened_at, False))
-        return out
-
-    def _open_issues(self, session: Session, requests: Any) -> dict[str, int]:
-        """Requests open at `as_of` for longer than one business day of their clock."""
-        calendars = Calendars(load_schedules(session))
-        waiting = [r for r in requests if r.resolved_at is None or r.resolved_at > self.as_of]
-        groups: dict[str, list[Request]] = defaultdict(list)
-        for r in waiting:
-            groups[r.schedule_id or ALWAYS_OPEN].append(r)
-        counts: dict[str, int] = defaultdict(int)
-        end = to_micros(self.as_of)
-        for schedule_id, members in groups.items():
-            starts = np.array([to_micros(r.opened_at) for r in members], dtype=np.int64)
-            days = calendars[schedule_id].business_days_between(starts, np.full_like(starts, end))
-            for r, open_days in zip(members, days, strict=True):
-                if open_days > 1:
-                    counts[r.account_id] += 1
+            starts = opened[waiting]
+            days = calendars[schedule_id].business_days_between(
+                starts, np.full_like(starts, moment)
+            )
+            counts += np.bincount(account[waiting][days > 1], minlength=accounts)
         return counts
+
+
+def _instants(values: Sequence[int | None]) -> np.ndarray:
+    return np.array([NONE if v is None else v for v in values], dtype=np.int64)
 
 
 def _overrides(session: Session, as_of: datetime) -> dict[str, health.Override]:
@@ -236,7 +354,8 @@ def add_override(
 def account_health(
     session: Session, account_id: str, today: date, timezone: str = "UTC"
 ) -> dict[str, Any]:
-    """The latest snapshot on or before `today`, its 30-day trend, the override in force."""
+    """The latest snapshot on or before `today`, its 30-day trend, the override in force, and
+    every measure's value and contribution under the weights of that day's run."""
     snapshots = session.scalars(
         select(HealthSnapshot)
         .where(HealthSnapshot.account_id == account_id, HealthSnapshot.day <= today)
@@ -248,8 +367,11 @@ def account_health(
         return {"account_id": account_id, **dict.fromkeys(empty), "measures": {}}
     latest = snapshots[-1]
     history = {s.day: s.score for s in snapshots if s.score is not None}
-    as_of = day_start(latest.day + timedelta(days=1), timezone)
+    as_of = day_start(latest.day + DAY, timezone)
     override = _overrides(session, as_of).get(account_id)
+    weights = session.get_one(HealthRun, latest.day).weights
+    values = {m: getattr(latest, m) for m in health.MEASURES}
+    _, contributions = health.score_measures(values, weights)
     return {
         "account_id": account_id,
         "day": latest.day.isoformat(),
@@ -258,5 +380,5 @@ def account_health(
         "computed_band": latest.band,
         "trend_30d": health.trend(history, latest.day),
         "override": override.to_json() if override else None,
-        "measures": latest.measures,
+        "measures": {c.measure: c.to_json() for c in contributions},
     }

@@ -108,6 +108,44 @@ def insert_rows(
             index.create(connection)
 
 
+def insert_columns(
+    connection: Connection, table: Table, columns: Sequence[str], values: Sequence[Sequence[Any]]
+) -> None:
+    """Insert new rows given as column lists (values[i] holds column i), what array code has
+    at hand: each column converted in one pass, a repeated day once, then zipped into rows."""
+    if not values or not len(values[0]):
+        return
+    sqlite = connection.dialect.name == "sqlite"
+    converter = _sqlite_converter if sqlite else _postgres_converter
+    converted = [
+        _converted(column, converter(table.c[name].type))
+        for name, column in zip(columns, values, strict=True)
+    ]
+    rows = list(zip(*converted, strict=True))
+    if sqlite:
+        _sqlite_insert(connection, table, columns, rows, converted=True)
+    else:
+        _postgres_copy(connection, table, columns, rows, converted=True)
+
+
+def _converted(column: Sequence[Any], convert: Callable[[Any], Any] | None) -> Sequence[Any]:
+    if convert is None:
+        return column
+    if convert is date.isoformat:  # days repeat: convert each distinct one once
+        done: dict[date, str] = {}
+        return [
+            None if v is None else done.get(v) or done.setdefault(v, convert(v)) for v in column
+        ]
+    return [None if v is None else convert(v) for v in column]
+
+
+def raw_rows(connection: Connection, query: Any) -> list[Row]:
+    """The rows of a SELECT as the driver returns them, without SQLAlchemy's per-row result
+    processing (a third of the time on 500,000 rows). Only for columns the driver already
+    gives in their final form: numbers, text, booleans, instants read through `micros`."""
+    return list(connection.execute(query).cursor.fetchall())
+
+
 def update_rows(
     connection: Connection,
     table: Table,
@@ -180,10 +218,15 @@ def delete_where_in(
 
 
 def _sqlite_insert(
-    connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[Row]
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Row],
+    *,
+    converted: bool = False,
 ) -> None:
     converters = [_sqlite_converter(table.c[c].type) for c in columns]
-    if any(converters):
+    if any(converters) and not converted:
         rows = _convert_columns(rows, converters)
     placeholders = ", ".join("?" for _ in columns)
     sql = f"INSERT INTO {_quoted(connection, table.name)} ({_column_list(connection, columns)}) "
@@ -230,10 +273,15 @@ def _postgres_converter(column_type: Any) -> Callable[[Any], Any] | None:
 
 
 def _postgres_copy(
-    connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[Row]
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Row],
+    *,
+    converted: bool = False,
 ) -> None:
     converters = [_postgres_converter(table.c[c].type) for c in columns]
-    if any(converters):
+    if any(converters) and not converted:
         rows = _convert_columns(rows, converters)
     raw = connection.connection.driver_connection
     assert raw is not None

@@ -50,10 +50,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from keepwell.domain.hours import to_micros
 from keepwell.domain.revenue import day_start
 from keepwell.domain.targets import (
     COLORS,
@@ -90,6 +92,7 @@ RULE_RED_ANY_MONTH = "red in any month"
 RULE_RED_TWO_MONTHS = "red two months in a row"
 
 _MONTH = re.compile(r"\d{4}-\d{2}")
+FOREVER = 2**62  # microseconds: an instant after every real one
 
 
 class ScorecardError(ValueError):
@@ -440,7 +443,7 @@ class _Period:
     as_of: datetime
 
     def start_of(self, day: date) -> datetime:
-        return day_start(day, self.tz)
+        return _day_start(day, self.tz)
 
     @property
     def start(self) -> datetime:
@@ -453,6 +456,12 @@ class _Period:
 
     def started(self, day: date) -> bool:
         return self.start_of(day) <= self.as_of
+
+
+@lru_cache(maxsize=65_536)
+def _day_start(day: date, tz: str) -> datetime:
+    """`day_start`, remembered: a team's year asks for the same days again and again."""
+    return day_start(day, tz)
 
 
 def _period(inputs: ScorecardInputs) -> _Period:
@@ -474,9 +483,36 @@ def _ratio(hits: int, n: int) -> float | None:
     return float(Fraction(hits, n)) if n else None
 
 
-def _owned_active(accounts: Iterable[AccountFacts], csm_id: str, at: datetime) -> list[str]:
-    """Ids of the accounts `csm_id` owns and that are active at `at`, sorted."""
-    return sorted(a.id for a in accounts if a.owner_at(at) == csm_id and a.active_at(at))
+class _Owned:
+    """The accounts one CSM owns and that are active, as spans of microseconds worked out
+    once per scorecard: which ones at an instant is then a scan of integer pairs, not an
+    ownership lookup per account and instant."""
+
+    def __init__(self, accounts: Iterable[AccountFacts], csm_id: str) -> None:
+        self.spans = [(lo, hi, a.id) for a in accounts for lo, hi in _owned_spans(a, csm_id)]
+
+    def at(self, instant: datetime) -> list[str]:
+        """Ids of the accounts owned and active at `instant`, sorted."""
+        t = to_micros(instant)
+        return sorted({account_id for lo, hi, account_id in self.spans if lo <= t < hi})
+
+
+def _owned_spans(account: AccountFacts, csm_id: str) -> list[tuple[int, int]]:
+    """[from, until) spans in which `csm_id` owns `account` and it is active: each owner
+    entry holds until the next one (same as `owner_at`: at one instant, the one listed
+    last), cut to [started_at, churned_at)."""
+    owners = sorted(account.owners, key=lambda entry: entry[0])
+    active_from = to_micros(account.started_at)
+    active_until = FOREVER if account.churned_at is None else to_micros(account.churned_at)
+    spans = []
+    for index, (since, owner) in enumerate(owners):
+        if owner != csm_id:
+            continue
+        until = to_micros(owners[index + 1][0]) if index + 1 < len(owners) else FOREVER
+        lo, hi = max(to_micros(since), active_from), min(until, active_until)
+        if lo < hi:
+            spans.append((lo, hi))
+    return spans
 
 
 def _times_by_account(
@@ -492,11 +528,11 @@ def _times_by_account(
 # The metrics --------------------------------------------------------------------------------
 
 
-def _retention(period: _Period, accounts: Sequence[AccountFacts]) -> _Measure:
+def _retention(period: _Period, accounts: Sequence[AccountFacts], owned: _Owned) -> _Measure:
     """PRODUCT.md 4: of the accounts c owned and that were active at M's first instant, the
     share still active at M's end; a churn at exactly M+1's first instant is a churn in M."""
     by_id = {account.id: account for account in accounts}
-    eligible = _owned_active(accounts, period.csm_id, period.start)
+    eligible = owned.at(period.start)
     flags = tuple(AccountFlag(i, by_id[i].active_at(period.end)) for i in eligible)
     return _Measure(
         _ratio(sum(f.ok for f in flags), len(flags)), len(flags), Evidence(accounts=flags)
@@ -517,8 +553,15 @@ def _requests_of(period: _Period, requests: Iterable[RequestFacts]) -> tuple[Req
 
 
 def _mean(values: Sequence[float]) -> float | None:
-    """The exact mean, as the nearest float (nothing rounded along the way)."""
-    return float(sum(map(Fraction, values), Fraction(0)) / len(values)) if values else None
+    """The exact mean, as the nearest float (nothing rounded along the way). Floats are
+    dyadic fractions, so the exact sum is an integer over the largest denominator: one
+    Fraction at the end instead of one per value."""
+    if not values:
+        return None
+    ratios = [value.as_integer_ratio() for value in values]
+    denominator = max(d for _, d in ratios)
+    total = sum(n * (denominator // d) for n, d in ratios)
+    return float(Fraction(total, denominator * len(values)))
 
 
 def _response_time(requests: tuple[RequestFacts, ...]) -> _Measure:
@@ -554,9 +597,7 @@ def _touched(times: list[datetime], start: datetime, end: datetime) -> bool:
     return index < len(times) and times[index] < end
 
 
-def _proactivity(
-    period: _Period, accounts: Sequence[AccountFacts], touches: Iterable[Touch]
-) -> _Measure:
+def _proactivity(period: _Period, owned: _Owned, touches: Iterable[Touch]) -> _Measure:
     """PRODUCT.md 4: per week whose Monday is in M, the share of c's accounts active at its
     start touched in [start, next Monday's start); the mean over weeks. Weeks without
     accounts have no share and are skipped; `n` counts the weeks used."""
@@ -566,7 +607,7 @@ def _proactivity(
     rows: list[AccountWeek] = []
     for monday in _mondays(period):
         start, end = period.start_of(monday), period.start_of(monday + timedelta(days=7))
-        eligible = _owned_active(accounts, period.csm_id, start)
+        eligible = owned.at(start)
         if not eligible:
             continue
         week = [AccountWeek(i, monday, _touched(times.get(i, []), start, end)) for i in eligible]
@@ -578,7 +619,7 @@ def _proactivity(
 
 
 def _testimonials(
-    period: _Period, accounts: Sequence[AccountFacts], asks: Iterable[Ask]
+    period: _Period, accounts: Sequence[AccountFacts], owned: _Owned, asks: Iterable[Ask]
 ) -> _Measure:
     """PRODUCT.md 4: accounts c owns at M's end, active there and for ≥ 90 days; the share
     asked for a testimonial or case study in the 180 days ending at M's end, end included."""
@@ -586,9 +627,7 @@ def _testimonials(
     since = period.start_of(period.next_first - timedelta(days=ACTIVE_DAYS_FOR_TESTIMONIALS))
     window = period.start_of(period.next_first - timedelta(days=TESTIMONIAL_WINDOW_DAYS))
     times = _times_by_account(((a.account_id, a.at) for a in asks), period.as_of)
-    eligible = [
-        i for i in _owned_active(accounts, period.csm_id, end) if by_id[i].started_at <= since
-    ]
+    eligible = [i for i in owned.at(end) if by_id[i].started_at <= since]
     flags = tuple(
         AccountFlag(i, any(window <= at <= end for at in times.get(i, []))) for i in eligible
     )
@@ -602,25 +641,36 @@ def _working_days(period: _Period, days: Iterable[date]) -> list[date]:
     return sorted({d for d in days if period.first <= d < period.next_first and period.started(d)})
 
 
-def _due_on(steps: list[NextStep], day_end: datetime) -> date | None:
-    """The due date of the latest next step set before `day_end` (ties: listed last)."""
-    index = bisect_left([s.set_at for s in steps], day_end)
-    return steps[index - 1].due if index else None
+class _Steps(NamedTuple):
+    """An account's next steps in the order they were set, with their instants in
+    microseconds to search."""
+
+    set_at: list[int]
+    steps: list[NextStep]
+
+    def due_on(self, day_end: int) -> date | None:
+        """The due date of the latest next step set before `day_end` (ties: listed last)."""
+        index = bisect_left(self.set_at, day_end)
+        return self.steps[index - 1].due if index else None
 
 
-def _steps_by_account(next_steps: Iterable[NextStep], as_of: datetime) -> dict[str, list[NextStep]]:
+NO_STEPS = _Steps([], [])
+
+
+def _steps_by_account(next_steps: Iterable[NextStep], as_of: datetime) -> dict[str, _Steps]:
     by_account: dict[str, list[NextStep]] = defaultdict(list)
     for step in next_steps:
         if step.set_at <= as_of:
             by_account[step.account_id].append(step)
-    return {i: sorted(steps, key=lambda s: s.set_at) for i, steps in by_account.items()}
+    out = {}
+    for account_id, steps in by_account.items():
+        steps.sort(key=lambda s: s.set_at)
+        out[account_id] = _Steps([to_micros(s.set_at) for s in steps], steps)
+    return out
 
 
 def _crm_hygiene(
-    period: _Period,
-    accounts: Sequence[AccountFacts],
-    working_days: Iterable[date],
-    next_steps: Iterable[NextStep],
+    period: _Period, owned: _Owned, working_days: Iterable[date], next_steps: Iterable[NextStep]
 ) -> _Measure:
     """PRODUCT.md 4: over c's working days of M and the accounts c owns and that are active
     at each day's start, the share of account-days whose latest next step set by the end
@@ -628,9 +678,9 @@ def _crm_hygiene(
     steps = _steps_by_account(next_steps, period.as_of)
     rows: list[AccountDay] = []
     for day in _working_days(period, working_days):
-        start, end = period.start_of(day), period.start_of(day + timedelta(days=1))
-        for account_id in _owned_active(accounts, period.csm_id, start):
-            due = _due_on(steps.get(account_id, []), end)
+        start, end = period.start_of(day), to_micros(period.start_of(day + timedelta(days=1)))
+        for account_id in owned.at(start):
+            due = steps.get(account_id, NO_STEPS).due_on(end)
             rows.append(AccountDay(account_id, day, due, due is not None and due >= day))
     ok = sum(row.ok for row in rows)
     return _Measure(_ratio(ok, len(rows)), len(rows), Evidence(account_days=tuple(rows)))
@@ -666,15 +716,16 @@ def _self_awareness(
 
 def _measures(inputs: ScorecardInputs, period: _Period) -> dict[str, _Measure]:
     accounts = [account.known_at(inputs.as_of) for account in inputs.accounts]
+    owned = _Owned(accounts, period.csm_id)
     requests = _requests_of(period, inputs.requests)
     return {
-        RETENTION: _retention(period, accounts),
+        RETENTION: _retention(period, accounts, owned),
         RESPONSE_TIME: _response_time(requests),
         RESOLUTION_TIME: _resolution_time(requests),
         INDEPENDENCE: _independence(requests),
-        PROACTIVITY: _proactivity(period, accounts, inputs.touches),
-        TESTIMONIALS: _testimonials(period, accounts, inputs.asks),
-        CRM_HYGIENE: _crm_hygiene(period, accounts, inputs.csm.working_days, inputs.next_steps),
+        PROACTIVITY: _proactivity(period, owned, inputs.touches),
+        TESTIMONIALS: _testimonials(period, accounts, owned, inputs.asks),
+        CRM_HYGIENE: _crm_hygiene(period, owned, inputs.csm.working_days, inputs.next_steps),
         SELF_AWARENESS: _self_awareness(inputs.self_review, inputs.manager_review),
     }
 

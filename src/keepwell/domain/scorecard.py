@@ -46,14 +46,16 @@ import math
 import re
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
 
 from keepwell.domain.hours import to_micros
 from keepwell.domain.revenue import day_start
@@ -93,15 +95,21 @@ RULE_RED_TWO_MONTHS = "red two months in a row"
 
 _MONTH = re.compile(r"\d{4}-\d{2}")
 FOREVER = 2**62  # microseconds: an instant after every real one
+T = TypeVar("T")
 
 
 class ScorecardError(ValueError):
     """Scorecard input that cannot be computed on."""
 
 
-def _aware(value: datetime, name: str) -> None:
+def _aware(value: datetime, name: str, *args: object) -> None:
+    """A ScorecardError unless `value` carries a zone; `name`, formatted with `args` only
+    when it fails (inputs hold hundreds of thousands of instants), says which one."""
+    if value.tzinfo is UTC:
+        return  # the common case, checked without asking the zone for an offset
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ScorecardError(f"{name}: naive datetime {value!r}; instants must carry a zone")
+        label = name.format(*args)
+        raise ScorecardError(f"{label}: naive datetime {value!r}; instants must carry a zone")
 
 
 # Inputs -------------------------------------------------------------------------------------
@@ -145,7 +153,9 @@ class RequestFacts:
     resolved: bool = True
 
     def __post_init__(self) -> None:
-        _aware(self.opened_at, f"request {self.id}: opened_at")
+        _aware(self.opened_at, "request {}: opened_at", self.id)
+        if 0 <= self.response_hours < math.inf and 0 <= self.resolution_days < math.inf:
+            return  # NaN fails both comparisons
         for name in ("response_hours", "resolution_days"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
@@ -163,11 +173,11 @@ class AccountFacts:
     owners: tuple[tuple[datetime, str], ...] = ()
 
     def __post_init__(self) -> None:
-        _aware(self.started_at, f"account {self.id}: started_at")
+        _aware(self.started_at, "account {}: started_at", self.id)
         if self.churned_at is not None:
-            _aware(self.churned_at, f"account {self.id}: churned_at")
+            _aware(self.churned_at, "account {}: churned_at", self.id)
         for since, _ in self.owners:
-            _aware(since, f"account {self.id}: owner since")
+            _aware(since, "account {}: owner since", self.id)
 
     def active_at(self, instant: datetime) -> bool:
         """Started and not churned at `instant`; a churn takes effect at its instant."""
@@ -189,6 +199,8 @@ class AccountFacts:
         known = self.churned_at is not None and self.churned_at <= as_of
         churn = self.churned_at if known else None
         owners = tuple(entry for entry in self.owners if entry[0] <= as_of)
+        if churn is self.churned_at and len(owners) == len(self.owners):
+            return self  # nothing stamped after as_of: the same facts
         return replace(self, churned_at=churn, owners=owners)
 
 
@@ -201,7 +213,7 @@ class Touch:
     at: datetime
 
     def __post_init__(self) -> None:
-        _aware(self.at, f"touch on {self.account_id}: at")
+        _aware(self.at, "touch on {}: at", self.account_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +224,7 @@ class Ask:
     at: datetime
 
     def __post_init__(self) -> None:
-        _aware(self.at, f"ask of {self.account_id}: at")
+        _aware(self.at, "ask of {}: at", self.account_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +236,7 @@ class NextStep:
     due: date
 
     def __post_init__(self) -> None:
-        _aware(self.set_at, f"next step on {self.account_id}: set_at")
+        _aware(self.set_at, "next step on {}: set_at", self.account_id)
 
 
 @dataclass(frozen=True)
@@ -301,6 +313,45 @@ class RatingPair:
     manager_rating: str
 
 
+class Lazy(Sequence[T]):
+    """Rows built on first look. A team's year of scorecards counts millions of
+    account-days; only a drill-down lists them, so the list waits until one does."""
+
+    __slots__ = ("_build", "_rows")
+
+    def __init__(self, build: Callable[[], tuple[T, ...]]) -> None:
+        self._build: Callable[[], tuple[T, ...]] | None = build
+        self._rows: tuple[T, ...] = ()
+
+    def _all(self) -> tuple[T, ...]:
+        if self._build is not None:
+            self._rows, self._build = self._build(), None
+        return self._rows
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[T, ...]: ...
+    def __getitem__(self, index: int | slice) -> T | tuple[T, ...]:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Lazy):
+            other = other._all()
+        return self._all() == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Lazy({self._all()!r})"
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """What a figure was computed from, for the drill-down (PRODUCT.md 4: "Every figure
@@ -310,7 +361,7 @@ class Evidence:
     accounts: tuple[AccountFlag, ...] = ()
     weeks: tuple[date, ...] = ()
     account_weeks: tuple[AccountWeek, ...] = ()
-    account_days: tuple[AccountDay, ...] = ()
+    account_days: Sequence[AccountDay] = ()
     ratings: tuple[RatingPair, ...] = ()
 
     @property
@@ -486,10 +537,13 @@ def _ratio(hits: int, n: int) -> float | None:
 class _Owned:
     """The accounts one CSM owns and that are active, as spans of microseconds worked out
     once per scorecard: which ones at an instant is then a scan of integer pairs, not an
-    ownership lookup per account and instant."""
+    ownership lookup per account and instant. An account's spans never overlap."""
 
     def __init__(self, accounts: Iterable[AccountFacts], csm_id: str) -> None:
         self.spans = [(lo, hi, a.id) for a in accounts for lo, hi in _owned_spans(a, csm_id)]
+        self.lo = np.array([lo for lo, _, _ in self.spans], dtype=np.int64)
+        self.hi = np.array([hi for _, hi, _ in self.spans], dtype=np.int64)
+        self.ids = [account_id for _, _, account_id in self.spans]
 
     def at(self, instant: datetime) -> list[str]:
         """Ids of the accounts owned and active at `instant`, sorted."""
@@ -542,12 +596,12 @@ def _retention(period: _Period, accounts: Sequence[AccountFacts], owned: _Owned)
 def _requests_of(period: _Period, requests: Iterable[RequestFacts]) -> tuple[RequestFacts, ...]:
     """PRODUCT.md 4: requests opened in M (CSM's zone) while c owned the account, opened at
     or before `as_of`, in opening order."""
+    start, end, as_of = to_micros(period.start), to_micros(period.end), to_micros(period.as_of)
+    last = min(end - 1, as_of)
     mine = (
         r
         for r in requests
-        if r.owner_id == period.csm_id
-        and period.start <= r.opened_at < period.end
-        and r.opened_at <= period.as_of
+        if r.owner_id == period.csm_id and start <= to_micros(r.opened_at) <= last
     )
     return tuple(sorted(mine, key=lambda r: (r.opened_at, r.id)))
 
@@ -642,19 +696,14 @@ def _working_days(period: _Period, days: Iterable[date]) -> list[date]:
 
 
 class _Steps(NamedTuple):
-    """An account's next steps in the order they were set, with their instants in
-    microseconds to search."""
+    """An account's next steps in the order they were set: instants in microseconds and
+    due dates as day ordinals, to search as arrays."""
 
-    set_at: list[int]
-    steps: list[NextStep]
-
-    def due_on(self, day_end: int) -> date | None:
-        """The due date of the latest next step set before `day_end` (ties: listed last)."""
-        index = bisect_left(self.set_at, day_end)
-        return self.steps[index - 1].due if index else None
+    set_at: np.ndarray
+    due: np.ndarray
 
 
-NO_STEPS = _Steps([], [])
+NO_DUE = -1  # a due-date ordinal before every real day: no next step set yet
 
 
 def _steps_by_account(next_steps: Iterable[NextStep], as_of: datetime) -> dict[str, _Steps]:
@@ -664,8 +713,11 @@ def _steps_by_account(next_steps: Iterable[NextStep], as_of: datetime) -> dict[s
             by_account[step.account_id].append(step)
     out = {}
     for account_id, steps in by_account.items():
-        steps.sort(key=lambda s: s.set_at)
-        out[account_id] = _Steps([to_micros(s.set_at) for s in steps], steps)
+        steps.sort(key=lambda s: s.set_at)  # stable: at one instant, the one listed last wins
+        out[account_id] = _Steps(
+            np.array([to_micros(s.set_at) for s in steps], dtype=np.int64),
+            np.array([s.due.toordinal() for s in steps], dtype=np.int64),
+        )
     return out
 
 
@@ -674,16 +726,40 @@ def _crm_hygiene(
 ) -> _Measure:
     """PRODUCT.md 4: over c's working days of M and the accounts c owns and that are active
     at each day's start, the share of account-days whose latest next step set by the end
-    of the day is due that day or later."""
+    of the day is due that day or later. A team's year holds millions of account-days:
+    they are counted as arrays (days × ownership spans), and listed only when looked at."""
+    days = _working_days(period, working_days)
+    if not days or not owned.ids:
+        return _Measure(None, 0, Evidence())
+    starts = np.array([to_micros(period.start_of(d)) for d in days], dtype=np.int64)
+    ends = np.array([to_micros(period.start_of(d + timedelta(days=1))) for d in days])
+    eligible = (owned.lo <= starts[:, None]) & (starts[:, None] < owned.hi)
+    due = np.full(eligible.shape, NO_DUE, dtype=np.int64)
     steps = _steps_by_account(next_steps, period.as_of)
-    rows: list[AccountDay] = []
-    for day in _working_days(period, working_days):
-        start, end = period.start_of(day), to_micros(period.start_of(day + timedelta(days=1)))
-        for account_id in owned.at(start):
-            due = steps.get(account_id, NO_STEPS).due_on(end)
-            rows.append(AccountDay(account_id, day, due, due is not None and due >= day))
-    ok = sum(row.ok for row in rows)
-    return _Measure(_ratio(ok, len(rows)), len(rows), Evidence(account_days=tuple(rows)))
+    for span, account_id in enumerate(owned.ids):
+        if account_id in steps:
+            set_at, dues = steps[account_id]
+            latest = np.searchsorted(set_at, ends, side="left") - 1  # set before the day ends
+            due[:, span] = np.where(latest >= 0, dues[latest], NO_DUE)
+    ordinals = np.array([d.toordinal() for d in days], dtype=np.int64)
+    ok = eligible & (due >= ordinals[:, None])
+    n = int(eligible.sum())
+    rows = Lazy(lambda: _account_days(days, owned.ids, eligible, due))
+    return _Measure(_ratio(int(ok.sum()), n), n, Evidence(account_days=rows))
+
+
+def _account_days(
+    days: list[date], ids: list[str], eligible: np.ndarray, due: np.ndarray
+) -> tuple[AccountDay, ...]:
+    """The account-days of the hygiene metric, day by day, accounts by id."""
+    rows = []
+    for d, day in enumerate(days):
+        spans = sorted(np.flatnonzero(eligible[d]).tolist(), key=lambda span: ids[span])
+        for span in spans:
+            ordinal = int(due[d, span])
+            when = None if ordinal == NO_DUE else date.fromordinal(ordinal)
+            rows.append(AccountDay(ids[span], day, when, when is not None and when >= day))
+    return tuple(rows)
 
 
 def _rating_points(metric: str, rating: str) -> Fraction:

@@ -17,9 +17,14 @@ import numpy as np
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
-from keepwell.domain.hours import seconds_to_micros
+from keepwell.domain.hours import BusinessCalendar, seconds_to_micros
 from keepwell.domain.sla import SlaTargets
-from keepwell.services.schedules import Calendars, clock_schedule, load_schedules_from
+from keepwell.services.schedules import (
+    ALWAYS_OPEN,
+    Calendars,
+    clock_schedule,
+    load_schedules_from,
+)
 from keepwell.store import bulk
 from keepwell.store.models import Account, Base, User
 
@@ -114,10 +119,17 @@ def clock_values(
     groups: dict[str, list[int]] = defaultdict(list)
     for index, schedule_id in enumerate(clocks):
         groups[schedule_id].append(index)
+    opened = np.array([r[2] for r in requests], dtype=np.int64)
+    first = np.array([NONE if r[3] is None else r[3] for r in requests], dtype=np.int64)
+    resolved = np.array([NONE if r[4] is None else r[4] for r in requests], dtype=np.int64)
     out: dict[str, tuple[object, ...]] = {}
     for schedule_id, indexes in groups.items():
-        for row in _clock_rows(calendars, schedule_id, [requests[i] for i in indexes], targets):
-            out[str(row[0])] = row[1:]
+        rows = np.array(indexes)
+        columns = _clock_columns(
+            calendars[schedule_id], opened[rows], first[rows], resolved[rows], targets
+        )
+        for index, values in zip(indexes, zip(*columns, strict=True), strict=True):
+            out[requests[index][0]] = (schedule_id, *values)
     return out
 
 
@@ -129,65 +141,69 @@ def _load_requests(
     if only is None:
         selected = [bulk.micros(connection, table.c[c]) if c.endswith("_at") else table.c[c]
                     for c in columns]  # fmt: skip
-        return [tuple(row) for row in connection.execute(select(*selected))]
+        return bulk.raw_rows(connection, select(*selected))
     return bulk.rows_where_in(connection, table, columns, "id", only)
 
 
 def _clock_schedules(
-    connection: Connection,
-    requests: list[tuple[str, str, int, int | None, int | None]],
-    calendars: Calendars,
+    connection: Connection, requests: list[RequestTimes], calendars: Calendars
 ) -> list[str]:
+    """The schedule each request's clock runs on (PRODUCT.md 3): the account's coverage
+    schedule, else its owner's when the request opened. Worked out once per account when
+    no ownership change can matter, per request otherwise."""
     coverage = dict(connection.execute(select(Account.id, Account.schedule_id)).all())
     user_schedule = dict(connection.execute(select(User.id, User.schedule_id)).all())
     histories = owner_histories(connection)
-    clocks = []
-    for _id, account_id, opened, _first, _resolved in requests:
+    schedules = calendars.schedules
+
+    def clock_at(account_id: str, opened: int) -> str:
         history = histories.get(account_id)
         owner = history.owner_at(opened) if history else None
-        clocks.append(
-            clock_schedule(
-                coverage.get(account_id),
-                user_schedule.get(owner) if owner else None,
-                calendars.schedules,
-            )
-        )
-    return clocks
+        owner_schedule = user_schedule.get(owner) if owner else None
+        return clock_schedule(coverage.get(account_id), owner_schedule, schedules)
+
+    fixed = {
+        account_id: clock_at(account_id, 0)
+        for account_id, history in histories.items()
+        if not history.at
+        or clock_schedule(coverage.get(account_id), None, schedules) != ALWAYS_OPEN
+    }
+    return [fixed.get(r[1]) or clock_at(r[1], r[2]) for r in requests]
 
 
-def _clock_rows(
-    calendars: Calendars,
-    schedule_id: str,
-    requests: list[tuple[str, str, int, int | None, int | None]],
+def _clock_columns(
+    calendar: BusinessCalendar,
+    opened: np.ndarray,
+    first: np.ndarray,
+    resolved: np.ndarray,
     targets: SlaTargets,
-) -> list[tuple[object, ...]]:
-    calendar = calendars[schedule_id]
-    opened = np.array([r[2] for r in requests], dtype=np.int64)
-    first = np.array([NONE if r[3] is None else r[3] for r in requests], dtype=np.int64)
-    resolved = np.array([NONE if r[4] is None else r[4] for r in requests], dtype=np.int64)
+) -> tuple[list[object], ...]:
+    """The SLA columns but the schedule, column by column, for requests on one calendar:
+    deadlines, business time to first response and to resolution, breaches (None where
+    the event has not happened)."""
     target = seconds_to_micros(str(targets.first_response_seconds))
     first_due = calendar.add(opened, np.full(opened.shape, target, dtype=np.int64))
     days = np.full(opened.shape, targets.resolution_business_days, dtype=np.float64)
     resolution_due = calendar.add_business_days(opened, days)
     answered, closed = first != NONE, resolved != NONE
-    response = np.full(opened.shape, -1, dtype=np.int64)
+    response = np.zeros(opened.shape, dtype=np.int64)
     response[answered] = calendar.between(opened[answered], np.maximum(first, opened)[answered])
-    resolution = np.full(opened.shape, -1, dtype=np.int64)
-    resolution_days = np.full(opened.shape, np.nan)
+    resolution = np.zeros(opened.shape, dtype=np.int64)
+    resolution_days = np.zeros(opened.shape)
     late = np.maximum(resolved, opened)
     resolution[closed] = calendar.between(opened[closed], late[closed])
     resolution_days[closed] = calendar.business_days_between(opened[closed], late[closed])
-    return [
-        (
-            request[0],
-            schedule_id,
-            int(first_due[i]),
-            int(resolution_due[i]),
-            response[i] / 1e6 if answered[i] else None,
-            resolution[i] / 1e6 if closed[i] else None,
-            float(resolution_days[i]) if closed[i] else None,
-            bool(response[i] > target) if answered[i] else None,
-            bool(resolution_days[i] > targets.resolution_business_days) if closed[i] else None,
-        )
-        for i, request in enumerate(requests)
-    ]
+    return (
+        first_due.tolist(),
+        resolution_due.tolist(),
+        _where(answered, response / 1e6),
+        _where(closed, resolution / 1e6),
+        _where(closed, resolution_days),
+        _where(answered, response > target),
+        _where(closed, resolution_days > targets.resolution_business_days),
+    )
+
+
+def _where(present: np.ndarray, values: np.ndarray) -> list[object]:
+    """The values as Python objects, None where `present` is False."""
+    return [v if p else None for p, v in zip(present.tolist(), values.tolist(), strict=True)]

@@ -22,10 +22,10 @@ from pathlib import Path
 import orjson
 
 from keepwell.domain.sla import SlaTargets
-from keepwell.services.health import recompute_health
+from keepwell.services.health import recompute_health_days
 from keepwell.services.importing import import_lines
 from keepwell.services.revenue import Money, revenue_report
-from keepwell.services.scorecard import scorecards
+from keepwell.services.scorecard import scorecards_of_months
 from keepwell.services.sla import recompute_sla
 from keepwell.store.db import open_database, transaction
 
@@ -106,10 +106,9 @@ def main() -> None:
     with transaction(engine) as session:
         timed("sla", results, lambda: recompute_sla(session, SlaTargets()))
         timed("scorecards_12_months", results,
-              lambda: [scorecards(session, m, as_of) for m in months])  # fmt: skip
+              lambda: scorecards_of_months(session, months, as_of))  # fmt: skip
         days = [TODAY - timedelta(days=d) for d in range(90)]
-        timed("health_90_days", results,
-              lambda: [recompute_health(session, day) for day in days])  # fmt: skip
+        timed("health_90_days", results, lambda: recompute_health_days(session, days))
         timed("revenue", results, lambda: revenue_report(session, "2026-10", Money()))
     results["total"] = round(sum(results.values()), 2)
     results["database"] = engine.dialect.name  # type: ignore[assignment]

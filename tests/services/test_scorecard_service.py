@@ -8,7 +8,7 @@ from book import BASICS, load, message
 from keepwell.domain import scorecard as sc
 from keepwell.ingest.demo import PERSONAS, generate_demo
 from keepwell.services.importing import import_lines
-from keepwell.services.scorecard import UnknownCsm, history, scorecards
+from keepwell.services.scorecard import UnknownCsm, history, scorecards, scorecards_of_months
 from keepwell.store.db import transaction
 
 AS_OF = datetime(2026, 11, 5, 12, tzinfo=UTC)
@@ -72,3 +72,65 @@ def test_the_demo_csm_without_next_steps_is_red_on_hygiene(
 
 def test_the_demo_fast_owner_is_green_overall(demo_cards: dict[str, sc.Scorecard]) -> None:
     assert demo_cards[PERSONAS["fast owner"]].band == "green"
+
+
+def _everything(cards: list[sc.Scorecard]) -> list[dict]:
+    return [
+        {**c.to_json(), "evidence": {k: m.evidence.to_json() for k, m in c.metrics.items()}}
+        for c in cards
+    ]
+
+
+def test_a_run_of_months_scores_each_month_as_a_single_month_call_does(engine: Engine) -> None:
+    ben = {**BASICS[2], "id": "u-ben", "name": "Ben", "email": "ben@example.com"}
+    load(
+        engine,
+        *BASICS,
+        ben,
+        message("m-1", "t-1", "2026-09-08T13:00:00Z"),
+        message("m-2", "t-1", "2026-09-08T15:00:00Z", "outbound"),
+        message("m-3", "t-2", "2026-10-06T13:00:00Z"),
+        {"type": "assign", "account": "acme", "owner": "u-ben", "at": "2026-10-15T00:00:00Z"},
+        message("m-4", "t-3", "2026-10-20T13:00:00Z"),
+        {"type": "next_step", "account": "acme", "by": "u-ana", "at": "2026-09-01T12:00:00Z",
+         "text": "Call", "due": "2026-09-20"},
+        {"type": "activity", "id": "act-1", "account": "acme", "by": "u-ana",
+         "at": "2026-09-09T12:00:00Z", "kind": "check_in"},
+    )  # fmt: skip
+    months = ["2026-08", "2026-09", "2026-10"]
+    with transaction(engine) as session:
+        run = scorecards_of_months(session, months, AS_OF)
+        one_by_one = {month: scorecards(session, month, AS_OF) for month in months}
+    for month in months:
+        assert _everything(run[month]) == _everything(one_by_one[month])
+    october = {c.csm: c for c in run["2026-10"]}
+    assert october["u-ana"].metrics["response_time"].n == 1  # t-2; t-3 opened under Ben
+    assert october["u-ben"].metrics["response_time"].n == 1
+
+
+def test_a_month_not_started_is_an_error_for_one_month_and_skipped_in_a_history(
+    engine: Engine,
+) -> None:
+    load(engine, *BASICS)
+    with transaction(engine) as session:
+        with pytest.raises(sc.ScorecardError, match="before 2026-12 starts"):
+            scorecards(session, "2026-12", AS_OF)
+        cards = history(session, "u-ana", "2026-12", AS_OF)
+    assert [c.month for c in cards][-1] == "2026-11"
+    assert len(cards) == 11  # 2026-01 … 2026-11: December has not started
+
+
+def test_evidence_rows_are_listed_only_when_looked_at() -> None:
+    built: list[int] = []
+
+    def rows() -> tuple[int, ...]:
+        built.append(1)
+        return (1, 2, 3)
+
+    lazy = sc.Lazy(rows)
+    assert built == []
+    assert lazy == (1, 2, 3)
+    assert len(lazy) == 3
+    assert 2 in lazy
+    assert list(lazy[1:]) == [2, 3]
+    assert built == [1]  # built once

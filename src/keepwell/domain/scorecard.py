@@ -151,9 +151,12 @@ class RequestFacts:
     escalated: bool = False
     answered: bool = True
     resolved: bool = True
+    # The instant in microseconds, worked out once: a team's year compares it many times.
+    opened_micros: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _aware(self.opened_at, "request {}: opened_at", self.id)
+        object.__setattr__(self, "opened_micros", to_micros(self.opened_at))
         if 0 <= self.response_hours < math.inf and 0 <= self.resolution_days < math.inf:
             return  # NaN fails both comparisons
         for name in ("response_hours", "resolution_days"):
@@ -171,6 +174,10 @@ class AccountFacts:
     started_at: datetime
     churned_at: datetime | None = None
     owners: tuple[tuple[datetime, str], ...] = ()
+    # Ownership spans in microseconds by CSM, worked out once (see `owned_spans`).
+    _spans: dict[str, list[tuple[int, int]]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         _aware(self.started_at, "account {}: started_at", self.id)
@@ -178,6 +185,14 @@ class AccountFacts:
             _aware(self.churned_at, "account {}: churned_at", self.id)
         for since, _ in self.owners:
             _aware(since, "account {}: owner since", self.id)
+
+    def owned_spans(self, csm_id: str) -> list[tuple[int, int]]:
+        """[from, until) spans in microseconds in which `csm_id` owns the account and it is
+        active: each owner entry holds until the next one (as in `owner_at`: at one
+        instant, the one listed last), cut to [started_at, churned_at)."""
+        if csm_id not in self._spans:
+            self._spans[csm_id] = _owned_spans(self, csm_id)
+        return self._spans[csm_id]
 
     def active_at(self, instant: datetime) -> bool:
         """Started and not churned at `instant`; a churn takes effect at its instant."""
@@ -211,9 +226,11 @@ class Touch:
 
     account_id: str
     at: datetime
+    micros: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _aware(self.at, "touch on {}: at", self.account_id)
+        object.__setattr__(self, "micros", to_micros(self.at))
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,9 +239,11 @@ class Ask:
 
     account_id: str
     at: datetime
+    micros: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _aware(self.at, "ask of {}: at", self.account_id)
+        object.__setattr__(self, "micros", to_micros(self.at))
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,8 +254,13 @@ class NextStep:
     set_at: datetime
     due: date
 
+    set_micros: int = field(init=False, repr=False, compare=False)
+    due_ordinal: int = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         _aware(self.set_at, "next step on {}: set_at", self.account_id)
+        object.__setattr__(self, "set_micros", to_micros(self.set_at))
+        object.__setattr__(self, "due_ordinal", self.due.toordinal())
 
 
 @dataclass(frozen=True)
@@ -540,21 +564,20 @@ class _Owned:
     ownership lookup per account and instant. An account's spans never overlap."""
 
     def __init__(self, accounts: Iterable[AccountFacts], csm_id: str) -> None:
-        self.spans = [(lo, hi, a.id) for a in accounts for lo, hi in _owned_spans(a, csm_id)]
+        self.spans = [(lo, hi, a.id) for a in accounts for lo, hi in a.owned_spans(csm_id)]
         self.lo = np.array([lo for lo, _, _ in self.spans], dtype=np.int64)
         self.hi = np.array([hi for _, hi, _ in self.spans], dtype=np.int64)
         self.ids = [account_id for _, _, account_id in self.spans]
 
     def at(self, instant: datetime) -> list[str]:
         """Ids of the accounts owned and active at `instant`, sorted."""
-        t = to_micros(instant)
+        return self.at_micros(to_micros(instant))
+
+    def at_micros(self, t: int) -> list[str]:
         return sorted({account_id for lo, hi, account_id in self.spans if lo <= t < hi})
 
 
 def _owned_spans(account: AccountFacts, csm_id: str) -> list[tuple[int, int]]:
-    """[from, until) spans in which `csm_id` owns `account` and it is active: each owner
-    entry holds until the next one (same as `owner_at`: at one instant, the one listed
-    last), cut to [started_at, churned_at)."""
     owners = sorted(account.owners, key=lambda entry: entry[0])
     active_from = to_micros(account.started_at)
     active_until = FOREVER if account.churned_at is None else to_micros(account.churned_at)
@@ -569,12 +592,12 @@ def _owned_spans(account: AccountFacts, csm_id: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _times_by_account(
-    items: Iterable[tuple[str, datetime]], as_of: datetime
-) -> dict[str, list[datetime]]:
-    by_account: dict[str, list[datetime]] = defaultdict(list)
+def _times_by_account(items: Iterable[tuple[str, int]], as_of: datetime) -> dict[str, list[int]]:
+    """Instants in microseconds by account, sorted, up to `as_of` (later ones are not known)."""
+    last = to_micros(as_of)
+    by_account: dict[str, list[int]] = defaultdict(list)
     for account_id, at in items:
-        if at <= as_of:
+        if at <= last:
             by_account[account_id].append(at)
     return {account_id: sorted(times) for account_id, times in by_account.items()}
 
@@ -598,11 +621,7 @@ def _requests_of(period: _Period, requests: Iterable[RequestFacts]) -> tuple[Req
     or before `as_of`, in opening order."""
     start, end, as_of = to_micros(period.start), to_micros(period.end), to_micros(period.as_of)
     last = min(end - 1, as_of)
-    mine = (
-        r
-        for r in requests
-        if r.owner_id == period.csm_id and start <= to_micros(r.opened_at) <= last
-    )
+    mine = (r for r in requests if r.owner_id == period.csm_id and start <= r.opened_micros <= last)
     return tuple(sorted(mine, key=lambda r: (r.opened_at, r.id)))
 
 
@@ -646,7 +665,7 @@ def _mondays(period: _Period) -> list[date]:
     return [monday for monday in mondays if period.started(monday)]
 
 
-def _touched(times: list[datetime], start: datetime, end: datetime) -> bool:
+def _touched(times: list[int], start: int, end: int) -> bool:
     index = bisect_left(times, start)
     return index < len(times) and times[index] < end
 
@@ -655,13 +674,14 @@ def _proactivity(period: _Period, owned: _Owned, touches: Iterable[Touch]) -> _M
     """PRODUCT.md 4: per week whose Monday is in M, the share of c's accounts active at its
     start touched in [start, next Monday's start); the mean over weeks. Weeks without
     accounts have no share and are skipped; `n` counts the weeks used."""
-    times = _times_by_account(((t.account_id, t.at) for t in touches), period.as_of)
+    times = _times_by_account(((t.account_id, t.micros) for t in touches), period.as_of)
     shares: list[Fraction] = []
     weeks: list[date] = []
     rows: list[AccountWeek] = []
     for monday in _mondays(period):
-        start, end = period.start_of(monday), period.start_of(monday + timedelta(days=7))
-        eligible = owned.at(start)
+        start = to_micros(period.start_of(monday))
+        end = to_micros(period.start_of(monday + timedelta(days=7)))
+        eligible = owned.at_micros(start)
         if not eligible:
             continue
         week = [AccountWeek(i, monday, _touched(times.get(i, []), start, end)) for i in eligible]
@@ -680,11 +700,10 @@ def _testimonials(
     end, by_id = period.end, {account.id: account for account in accounts}
     since = period.start_of(period.next_first - timedelta(days=ACTIVE_DAYS_FOR_TESTIMONIALS))
     window = period.start_of(period.next_first - timedelta(days=TESTIMONIAL_WINDOW_DAYS))
-    times = _times_by_account(((a.account_id, a.at) for a in asks), period.as_of)
+    times = _times_by_account(((a.account_id, a.micros) for a in asks), period.as_of)
     eligible = [i for i in owned.at(end) if by_id[i].started_at <= since]
-    flags = tuple(
-        AccountFlag(i, any(window <= at <= end for at in times.get(i, []))) for i in eligible
-    )
+    lo, hi = to_micros(window), to_micros(end)
+    flags = tuple(AccountFlag(i, any(lo <= at <= hi for at in times.get(i, []))) for i in eligible)
     return _Measure(
         _ratio(sum(f.ok for f in flags), len(flags)), len(flags), Evidence(accounts=flags)
     )
@@ -707,17 +726,24 @@ NO_DUE = -1  # a due-date ordinal before every real day: no next step set yet
 
 
 def _steps_by_account(next_steps: Iterable[NextStep], as_of: datetime) -> dict[str, _Steps]:
-    by_account: dict[str, list[NextStep]] = defaultdict(list)
-    for step in next_steps:
-        if step.set_at <= as_of:
-            by_account[step.account_id].append(step)
+    """Each account's next steps known at `as_of`, as arrays in the order they were set (at
+    one instant, the one listed last wins: the sort is stable)."""
+    last = to_micros(as_of)
+    known = sorted(
+        ((s.account_id, s.set_micros, s.due_ordinal) for s in next_steps if s.set_micros <= last),
+        key=lambda step: (step[0], step[1]),
+    )
+    if not known:
+        return {}
+    accounts = [account_id for account_id, _, _ in known]
+    set_at = np.array([at for _, at, _ in known], dtype=np.int64)
+    due = np.array([ordinal for _, _, ordinal in known], dtype=np.int64)
     out = {}
-    for account_id, steps in by_account.items():
-        steps.sort(key=lambda s: s.set_at)  # stable: at one instant, the one listed last wins
-        out[account_id] = _Steps(
-            np.array([to_micros(s.set_at) for s in steps], dtype=np.int64),
-            np.array([s.due.toordinal() for s in steps], dtype=np.int64),
-        )
+    first = 0
+    for index in range(1, len(known) + 1):
+        if index == len(known) or accounts[index] != accounts[first]:
+            out[accounts[first]] = _Steps(set_at[first:index], due[first:index])
+            first = index
     return out
 
 

@@ -258,7 +258,7 @@ class _BookArrays:
             if rows
             else ([], [], [], [], [], [], [])
         )
-        self._open = _OpenRequests(opened, resolved, schedule, account, self.index)
+        self._open = _OpenRequests.of(opened, resolved, schedule, account, self.index)
         return health_book.Requests(
             account=np.array([self.index.get(a, -1) for a in account], dtype=np.int64),
             opened=_instants(opened),
@@ -268,38 +268,54 @@ class _BookArrays:
         )
 
     def _open_issue_counts(self, moments: list[int]) -> Iterator[np.ndarray]:
+        if not moments:
+            return
+        waiting = self._open.open_during(moments[0], moments[-1])
         for moment in moments:
-            yield self._open.over_one_business_day(moment, self.calendars, len(self.ids))
+            yield waiting.over_one_business_day(moment, self.calendars, len(self.ids))
 
 
 class _OpenRequests:
     """Requests by the schedule their clock runs on, for counting the ones still open."""
 
-    def __init__(
-        self,
+    def __init__(self, groups: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
+        self.groups = groups  # schedule id -> (opened, resolved, account index)
+
+    @classmethod
+    def of(
+        cls,
         opened: list[int],
         resolved: list[int | None],
         schedule: list[str | None],
         account: list[str],
         index: Mapping[str, int],
-    ) -> None:
-        groups: dict[str, list[int]] = defaultdict(list)
+    ) -> _OpenRequests:
+        rows: dict[str, list[int]] = defaultdict(list)
         for i, schedule_id in enumerate(schedule):
-            groups[schedule_id or ALWAYS_OPEN].append(i)
+            rows[schedule_id or ALWAYS_OPEN].append(i)
         opened_all, resolved_all = _instants(opened), _instants(resolved)
         accounts = np.array([index.get(a, -1) for a in account], dtype=np.int64)
-        self.groups = {
-            schedule_id: (opened_all[rows], resolved_all[rows], accounts[rows])
-            for schedule_id, rows in ((k, np.array(v)) for k, v in groups.items())
-        }
+        return cls(
+            {
+                schedule_id: (opened_all[members], resolved_all[members], accounts[members])
+                for schedule_id, members in ((k, np.array(v)) for k, v in rows.items())
+            }
+        )
+
+    def open_during(self, first: int, last: int) -> _OpenRequests:
+        """Only the requests open at some moment in [first, last]: most requests of a year
+        were resolved long before, and each day need not look at them again."""
+        kept = {}
+        for schedule_id, (opened, resolved, account) in self.groups.items():
+            some = (opened <= last) & ((resolved == NONE) | (resolved > first)) & (account >= 0)
+            kept[schedule_id] = (opened[some], resolved[some], account[some])
+        return _OpenRequests(kept)
 
     def over_one_business_day(self, moment: int, calendars: Calendars, accounts: int) -> np.ndarray:
         """Per account, the requests open at `moment` for more than one business day."""
         counts = np.zeros(accounts, dtype=np.int64)
         for schedule_id, (opened, resolved, account) in self.groups.items():
-            waiting = (
-                (opened <= moment) & ((resolved == NONE) | (resolved > moment)) & (account >= 0)
-            )
+            waiting = (opened <= moment) & ((resolved == NONE) | (resolved > moment))
             if not waiting.any():
                 continue
             starts = opened[waiting]

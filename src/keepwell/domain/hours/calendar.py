@@ -368,6 +368,8 @@ def calendar_for(schedule: Schedule) -> BusinessCalendar:
 
 def to_micros(instant: datetime) -> int:
     """An aware datetime as microseconds since the Unix epoch, exactly."""
+    if instant.tzinfo is UTC:
+        return (instant - EPOCH) // _MICRO  # the common case: no offset to ask for
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError(f"naive datetime {instant.isoformat()}: instants need a time zone")
     return (instant - EPOCH) // _MICRO

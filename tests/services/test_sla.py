@@ -89,3 +89,18 @@ def test_it_takes_the_targets_it_is_given(engine: Engine) -> None:
     request = clocks(engine, targets)["m-1"]
     assert request.response_breached is True
     assert request.resolution_due == datetime(2026, 10, 6, 21, 0, tzinfo=UTC)  # Tue 17:00
+
+
+def test_a_recompute_writes_only_the_clocks_that_change(engine: Engine) -> None:
+    load(engine, *BASICS, message("m-1", "t-1", FRIDAY_1630_NY),
+         message("m-2", "t-1", MONDAY_0915_NY, "outbound"),
+         message("m-3", "t-2", MONDAY_0915_NY))  # fmt: skip
+    with transaction(engine) as session:
+        same = recompute_sla(session, SlaTargets())  # the import computed them already
+        stricter = recompute_sla(session, SlaTargets(first_response_seconds=600))
+        again = recompute_sla(session, SlaTargets(first_response_seconds=600))
+        late = session.get_one(Request, "m-1")
+    assert (same.requests, same.changed) == (2, 0)
+    assert (stricter.requests, stricter.changed) == (2, 2)  # new deadlines for both
+    assert (again.requests, again.changed) == (2, 0)
+    assert late.response_breached is True  # 45 business minutes against a 10-minute target

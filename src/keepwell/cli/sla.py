@@ -30,7 +30,10 @@ def recompute_command() -> None:
     target changes; imports keep their own requests up to date)."""
     with transaction(database()) as session:
         summary = recompute_sla(session, sla_targets())
-    console.print(f"{summary.requests:,} requests on {summary.schedules} schedules")
+    console.print(
+        f"{summary.requests:,} requests on {summary.schedules} schedules; "
+        f"{summary.changed:,} clocks changed"
+    )
 
 
 @app.command("inbox")

@@ -12,6 +12,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, func, select
@@ -26,7 +27,9 @@ from keepwell.services.schedules import (
     load_schedules_from,
 )
 from keepwell.store import bulk
+from keepwell.store.bulk import Row
 from keepwell.store.models import Account, Base, User
+from keepwell.store.types import UTCDateTime
 
 REQUESTS = Base.metadata.tables["requests"]
 ASSIGNMENTS = Base.metadata.tables["assignments"]
@@ -46,8 +49,9 @@ SLA_COLUMNS = (
 
 @dataclass(frozen=True)
 class SlaSummary:
-    requests: int
+    requests: int  # recomputed
     schedules: int
+    changed: int = 0  # whose clocks came out different, and were written
 
 
 @dataclass(frozen=True)
@@ -90,17 +94,23 @@ def recompute_sla(
     connection = session.connection()
     if only is None and besides and len(besides) >= _count(connection):
         return SlaSummary(0, 0)  # every request is among those already done
-    requests = _load_requests(connection, only)
+    loaded = _load_requests(connection, only)
     if besides:
         skip = set(besides)
-        requests = [r for r in requests if r[0] not in skip]
-    if not requests:
+        loaded = [row for row in loaded if row[0] not in skip]
+    if not loaded:
         return SlaSummary(0, 0)
+    requests = [row[:5] for row in loaded]
+    current = {row[0]: row[5:] for row in loaded}
     clocks = clock_values(connection, requests, targets)
-    rows = [(request_id, *values) for request_id, values in clocks.items()]
+    # Only clocks that came out different are written: a recompute after a change of
+    # targets rewrites them all, one after an unrelated change next to none (PostgreSQL
+    # would otherwise write a new version of every row and of its index entries).
+    rows = [(i, *values) for i, values in clocks.items() if tuple(current[i]) != values]
     bulk.update_from_rows(connection, REQUESTS, "id", SLA_COLUMNS, rows)
     session.expire_all()
-    return SlaSummary(len(rows), len({values[0] for values in clocks.values()}))
+    schedules = len({values[0] for values in clocks.values()})
+    return SlaSummary(len(clocks), schedules, len(rows))
 
 
 def _count(connection: Connection) -> int:
@@ -133,16 +143,21 @@ def clock_values(
     return out
 
 
-def _load_requests(
-    connection: Connection, only: Collection[str] | None
-) -> list[tuple[str, str, int, int | None, int | None]]:
-    columns = ("id", "account_id", "opened_at", "first_response_at", "resolved_at")
+def _load_requests(connection: Connection, only: Collection[str] | None) -> list[Row]:
+    """Each request's times (RequestTimes) followed by its SLA columns as stored."""
+    columns = ("id", "account_id", "opened_at", "first_response_at", "resolved_at", *SLA_COLUMNS)
     table = REQUESTS
     if only is None:
-        selected = [bulk.micros(connection, table.c[c]) if c.endswith("_at") else table.c[c]
-                    for c in columns]  # fmt: skip
+        selected = [_readable(connection, table.c[c]) for c in columns]
         return bulk.raw_rows(connection, select(*selected))
     return bulk.rows_where_in(connection, table, columns, "id", only)
+
+
+def _readable(connection: Connection, column: Any) -> Any:
+    """Instants as microseconds, flags as 0/1 on both databases, to compare with."""
+    if isinstance(column.type, UTCDateTime):
+        return bulk.micros(connection, column)
+    return column
 
 
 def _clock_schedules(

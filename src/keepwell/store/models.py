@@ -291,8 +291,10 @@ class HealthSnapshot(Base):
     __tablename__ = "health_snapshots"
     __table_args__ = ({"sqlite_with_rowid": False},)
 
-    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
-    day: Mapped[date] = mapped_column(ForeignKey("health_runs.day"), primary_key=True)
+    # No foreign keys: the recompute writes these in bulk from the accounts and the run it
+    # has just read and written, and on PostgreSQL each key is a trigger per row.
+    account_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
     score: Mapped[float | None] = mapped_column(Float)
     band: Mapped[str | None] = mapped_column(String(8))
     responsiveness: Mapped[float | None] = mapped_column(Float)

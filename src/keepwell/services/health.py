@@ -19,6 +19,7 @@ from keepwell.domain.health_book import NONE
 from keepwell.domain.hours import to_micros
 from keepwell.domain.nps import SurveyResponse
 from keepwell.domain.revenue import activity_changes, contractions_of, day_start
+from keepwell.services.batch import gc_paused
 from keepwell.services.book import load_book
 from keepwell.services.schedules import ALWAYS_OPEN, Calendars, load_schedules
 from keepwell.store import bulk
@@ -71,8 +72,18 @@ def recompute_health_days(
     """The snapshots of several days at once, oldest first: the book is read once and
     every day scored from the same arrays (90 days of 10,000 accounts in seconds).
     `progress` is told each day done."""
+    with gc_paused():
+        return _recompute_days(session, sorted(set(days)), timezone, weights, progress)
+
+
+def _recompute_days(
+    session: Session,
+    wanted: list[date],
+    timezone: str,
+    weights: Mapping[str, float],
+    progress: Callable[[int], None] | None,
+) -> list[HealthSummary]:
     checked = health.validate_weights(weights)
-    wanted = sorted(set(days))
     book = _BookArrays.load(session, timezone)
     moments = [_end_of(day, timezone) for day in wanted]
     summaries = []

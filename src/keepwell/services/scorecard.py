@@ -19,6 +19,7 @@ from keepwell.domain import scorecard as sc
 from keepwell.domain.hours import Schedule, to_micros
 from keepwell.domain.revenue import day_start
 from keepwell.domain.targets import DEFAULT_TARGETS, Targets
+from keepwell.services.batch import gc_paused
 from keepwell.services.schedules import ALWAYS_OPEN, Calendars, load_schedules
 from keepwell.services.sla import owner_histories
 from keepwell.store import bulk
@@ -71,7 +72,27 @@ def scorecards_of_months(
     wanted = sorted(set(months))
     chain = _with_months_between([sc.previous_month(wanted[0]), *wanted])
     csms = _csms(session, csm_id)
-    facts = _Facts(session, company_timezone, chain, as_of)
+    with gc_paused():
+        return _score(
+            _Facts(session, company_timezone, chain, as_of),
+            csms,
+            chain,
+            wanted,
+            targets,
+            skip_unstarted,
+        )
+
+
+def _score(
+    facts: _Facts,
+    csms: Sequence[User],
+    chain: list[str],
+    wanted: list[str],
+    targets: Targets,
+    skip_unstarted: bool,
+) -> dict[str, list[sc.Scorecard]]:
+    """Each CSM's months in order, each month's triggers against the card before it."""
+    as_of = facts.as_of
     cards: dict[str, list[sc.Scorecard]] = {month: [] for month in wanted}
     for user in csms:
         before: list[sc.Scorecard] = []

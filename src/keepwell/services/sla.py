@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from keepwell.domain.hours import BusinessCalendar, seconds_to_micros
 from keepwell.domain.sla import SlaTargets
+from keepwell.services.batch import gc_paused
 from keepwell.services.schedules import (
     ALWAYS_OPEN,
     Calendars,
@@ -94,6 +95,17 @@ def recompute_sla(
     connection = session.connection()
     if only is None and besides and len(besides) >= _count(connection):
         return SlaSummary(0, 0)  # every request is among those already done
+    with gc_paused():
+        return _recompute(session, connection, targets, only, besides)
+
+
+def _recompute(
+    session: Session,
+    connection: Connection,
+    targets: SlaTargets,
+    only: Collection[str] | None,
+    besides: Collection[str],
+) -> SlaSummary:
     loaded = _load_requests(connection, only)
     if besides:
         skip = set(besides)

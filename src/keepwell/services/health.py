@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from keepwell.domain import health, health_book
@@ -86,13 +86,17 @@ def _recompute_days(
     checked = health.validate_weights(weights)
     book = _BookArrays.load(session, timezone)
     moments = [_end_of(day, timezone) for day in wanted]
+    snapshots = _Snapshots(book.ids)
     summaries = []
-    connection = session.connection()
-    _forget(session, wanted)
     for day, scored in zip(wanted, book.days(moments, checked), strict=True):
-        summaries.append(_keep(connection, day, book.ids, scored, checked))
+        summaries.append(snapshots.add(day, scored))
         if progress:
             progress(1)
+    _forget(session, wanted)
+    connection = session.connection()
+    runs = [{"day": s.day, "weights": dict(checked), "accounts": s.accounts} for s in summaries]
+    connection.execute(insert(HealthRun), runs)
+    bulk.insert_columns(connection, SNAPSHOTS, SNAPSHOT_COLUMNS, snapshots.columns())
     return summaries
 
 
@@ -106,31 +110,45 @@ def _forget(session: Session, days: list[date]) -> None:
         session.execute(delete(HealthRun).where(HealthRun.day.in_(chunk)))
 
 
-def _keep(
-    connection: Connection,
-    day: date,
-    ids: list[str],
-    scored: health_book.Day,
-    weights: Mapping[str, float],
-) -> HealthSummary:
-    """Write one day's run and the snapshots of the accounts active then."""
-    active = np.flatnonzero(scored.active)
-    bands = health_book.bands_of(scored.score[active])
-    columns: list[Sequence[Any]] = [
-        [ids[i] for i in active],
-        [day] * len(active),
-        _nullable(scored.score[active]),
-        bands,
-        *(_nullable(scored.values[m][active]) for m in health.MEASURES),
-    ]
-    connection.execute(
-        insert(HealthRun).values(day=day, weights=dict(weights), accounts=len(active))
-    )
-    bulk.insert_columns(connection, SNAPSHOTS, SNAPSHOT_COLUMNS, columns)
-    counts: dict[str, int] = defaultdict(int)
-    for band in bands:
-        counts[band or "n/a"] += 1
-    return HealthSummary(day, len(active), dict(counts))
+class _Snapshots:
+    """The days' snapshots of the active accounts, gathered to be written in one go in key
+    order (account, day): an index filled in order is appended to, not split page by page
+    (PostgreSQL takes a third of the time for 90 days of 10,000 accounts)."""
+
+    def __init__(self, ids: list[str]) -> None:
+        self.ids = np.array(ids, dtype=object)
+        self.rank = np.argsort(np.argsort(self.ids))  # each account's place in id order
+        self.days: list[date] = []
+        self.parts: list[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]] = []
+
+    def add(self, day: date, scored: health_book.Day) -> HealthSummary:
+        active = np.flatnonzero(scored.active)
+        score = scored.score[active]
+        values = {m: scored.values[m][active] for m in health.MEASURES}
+        self.days.append(day)
+        self.parts.append((active, score, values))
+        counts: dict[str, int] = defaultdict(int)
+        for band in health_book.bands_of(score):
+            counts[band or "n/a"] += 1
+        return HealthSummary(day, len(active), dict(counts))
+
+    def columns(self) -> list[Sequence[Any]]:
+        if not self.parts:
+            return []
+        account = np.concatenate([active for active, _, _ in self.parts])
+        day = np.concatenate([np.full(len(p[0]), i) for i, p in enumerate(self.parts)])
+        order = np.lexsort((day, self.rank[account]))
+        score = np.concatenate([score for _, score, _ in self.parts])[order]
+        return [
+            self.ids[account[order]].tolist(),
+            [self.days[i] for i in day[order].tolist()],
+            _nullable(score),
+            health_book.bands_of(score),
+            *(
+                _nullable(np.concatenate([values[m] for _, _, values in self.parts])[order])
+                for m in health.MEASURES
+            ),
+        ]
 
 
 def _nullable(values: np.ndarray) -> list[float | None]:

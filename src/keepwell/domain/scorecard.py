@@ -716,37 +716,39 @@ def _working_days(period: _Period, days: Iterable[date]) -> list[date]:
     return sorted({d for d in days if period.first <= d < period.next_first and period.started(d)})
 
 
-class _Steps(NamedTuple):
-    """An account's next steps in the order they were set: instants in microseconds and
-    due dates as day ordinals, to search as arrays."""
-
-    set_at: np.ndarray
-    due: np.ndarray
-
-
 NO_DUE = -1  # a due-date ordinal before every real day: no next step set yet
 
 
-def _steps_by_account(next_steps: Iterable[NextStep], as_of: datetime) -> dict[str, _Steps]:
-    """Each account's next steps known at `as_of`, as arrays in the order they were set (at
-    one instant, the one listed last wins: the sort is stable)."""
-    last = to_micros(as_of)
-    known = sorted(
-        ((s.account_id, s.set_micros, s.due_ordinal) for s in next_steps if s.set_micros <= last),
-        key=lambda step: (step[0], step[1]),
-    )
-    if not known:
-        return {}
-    accounts = [account_id for account_id, _, _ in known]
-    set_at = np.array([at for _, at, _ in known], dtype=np.int64)
-    due = np.array([ordinal for _, _, ordinal in known], dtype=np.int64)
-    out = {}
-    first = 0
-    for index in range(1, len(known) + 1):
-        if index == len(known) or accounts[index] != accounts[first]:
-            out[accounts[first]] = _Steps(set_at[first:index], due[first:index])
-            first = index
-    return out
+class _Steps:
+    """The next steps known at `as_of`, grouped by account in the order they were set (at
+    one instant, the one listed last wins: the sort is stable), as flat arrays."""
+
+    def __init__(self, next_steps: Iterable[NextStep], as_of: datetime) -> None:
+        last = to_micros(as_of)
+        known = sorted(
+            (
+                (s.account_id, s.set_micros, s.due_ordinal)
+                for s in next_steps
+                if s.set_micros <= last
+            ),
+            key=lambda step: (step[0], step[1]),
+        )
+        self.set_at = np.array([at for _, at, _ in known], dtype=np.int64)
+        self.due = np.array([ordinal for _, _, ordinal in known], dtype=np.int64)
+        accounts = [account_id for account_id, _, _ in known]
+        firsts = [i for i in range(len(accounts)) if i == 0 or accounts[i] != accounts[i - 1]]
+        self.column = {accounts[i]: column for column, i in enumerate(firsts)}
+        self.firsts = np.array(firsts, dtype=np.int64)
+
+    def due_before(self, ends: np.ndarray) -> np.ndarray:
+        """Per end instant (rows) and account (columns, see `column`), the due ordinal of
+        the latest step set before that end, NO_DUE when none was."""
+        if not len(self.set_at):
+            return np.full((len(ends), 0), NO_DUE, dtype=np.int64)
+        before = (self.set_at[None, :] < ends[:, None]).astype(np.int64)
+        counts = np.add.reduceat(before, self.firsts, axis=1)  # steps set before each end
+        latest = self.firsts[None, :] + counts - 1
+        return np.where(counts > 0, self.due[np.maximum(latest, 0)], NO_DUE)
 
 
 def _crm_hygiene(
@@ -762,13 +764,12 @@ def _crm_hygiene(
     starts = np.array([to_micros(period.start_of(d)) for d in days], dtype=np.int64)
     ends = np.array([to_micros(period.start_of(d + timedelta(days=1))) for d in days])
     eligible = (owned.lo <= starts[:, None]) & (starts[:, None] < owned.hi)
+    steps = _Steps(next_steps, period.as_of)
+    by_account = steps.due_before(ends)
     due = np.full(eligible.shape, NO_DUE, dtype=np.int64)
-    steps = _steps_by_account(next_steps, period.as_of)
-    for span, account_id in enumerate(owned.ids):
-        if account_id in steps:
-            set_at, dues = steps[account_id]
-            latest = np.searchsorted(set_at, ends, side="left") - 1  # set before the day ends
-            due[:, span] = np.where(latest >= 0, dues[latest], NO_DUE)
+    spans = [span for span, account_id in enumerate(owned.ids) if account_id in steps.column]
+    columns = [steps.column[owned.ids[span]] for span in spans]
+    due[:, spans] = by_account[:, columns]
     ordinals = np.array([d.toordinal() for d in days], dtype=np.int64)
     ok = eligible & (due >= ordinals[:, None])
     n = int(eligible.sum())

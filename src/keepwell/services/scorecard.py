@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import calendar
 import functools
+import itertools
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -284,13 +286,10 @@ class _Facts:
         self, rows: Iterable[tuple[str, int]], kind: Callable[[str, datetime], Any]
     ) -> dict[str, tuple[list[int], list[Any]]]:
         """Records of one kind by account, in time order, with their instants to cut by."""
-        by_account: dict[str, list[tuple[int, str]]] = defaultdict(list)
-        for account_id, at in rows:
-            by_account[account_id].append((at, account_id))
         out = {}
-        for account_id, items in by_account.items():
-            items.sort(key=lambda item: item[0])
-            out[account_id] = ([at for at, _ in items], [kind(a, _instant(at)) for at, a in items])
+        for account_id, group in itertools.groupby(sorted(rows), key=itemgetter(0)):
+            times = [at for _, at in group]
+            out[account_id] = (times, [kind(account_id, _instant(at)) for at in times])
         return out
 
     def _touches(self) -> list[tuple[str, int]]:

@@ -155,13 +155,17 @@ def _copy_column(values: Sequence[Any], column_type: Any) -> list[str]:
         # repr: the shortest text that reads back as the same number
         return [NULL if v is None else repr(v) for v in values]
     if isinstance(column_type, Date):
-        return [
-            NULL if v is None else s
-            for v, s in zip(values, _converted(values, date.isoformat), strict=True)
-        ]
+        return _memoized(values, date.isoformat)
     if isinstance(column_type, String):
-        return [NULL if v is None else v.translate(_COPY_ESCAPES) for v in values]
+        return _memoized(values, lambda v: v.translate(_COPY_ESCAPES))
     raise ValueError(f"COPY of {column_type!r} columns is not supported here")
+
+
+def _memoized(values: Sequence[Any], convert: Callable[[Any], str]) -> list[str]:
+    """Each distinct value converted once: ids and days repeat (an account on every day)."""
+    done: dict[Any, str] = {}
+    known = done.get
+    return [NULL if v is None else known(v) or done.setdefault(v, convert(v)) for v in values]
 
 
 def _postgres_copy_text(

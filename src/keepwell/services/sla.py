@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,16 +112,14 @@ def _recompute(
         loaded = [row for row in loaded if row[0] not in skip]
     if not loaded:
         return SlaSummary(0, 0)
-    requests = [row[:5] for row in loaded]
-    current = {row[0]: row[5:] for row in loaded}
-    clocks = clock_values(connection, requests, targets)
+    clocks = clock_rows(connection, loaded, targets)
     # Only clocks that came out different are written: a recompute after a change of
     # targets rewrites them all, one after an unrelated change next to none (PostgreSQL
     # would otherwise write a new version of every row and of its index entries).
-    rows = [(i, *values) for i, values in clocks.items() if tuple(current[i]) != values]
+    rows = [(row[0], *new) for row, new in zip(loaded, clocks, strict=True) if new != row[5:]]
     bulk.update_from_rows(connection, REQUESTS, "id", SLA_COLUMNS, rows)
     session.expire_all()
-    schedules = len({values[0] for values in clocks.values()})
+    schedules = len({new[0] for new in clocks})
     return SlaSummary(len(clocks), schedules, len(rows))
 
 
@@ -133,9 +131,18 @@ RequestTimes = tuple[str, str, int, int | None, int | None]  # id, account, open
 
 
 def clock_values(
-    connection: Connection, requests: list[RequestTimes], targets: SlaTargets
+    connection: Connection, requests: Sequence[RequestTimes], targets: SlaTargets
 ) -> dict[str, tuple[object, ...]]:
     """The SLA columns (in SLA_COLUMNS order) of each request, by request id."""
+    rows = clock_rows(connection, requests, targets)
+    return dict(zip((request[0] for request in requests), rows, strict=True))
+
+
+def clock_rows(
+    connection: Connection, requests: Sequence[Sequence[Any]], targets: SlaTargets
+) -> list[tuple[object, ...]]:
+    """The SLA columns (in SLA_COLUMNS order) of each request, in the order given. Each
+    request starts with the fields of RequestTimes; anything after them is ignored."""
     calendars = Calendars(load_schedules_from(connection))
     clocks = _clock_schedules(connection, requests, calendars)
     groups: dict[str, list[int]] = defaultdict(list)
@@ -144,15 +151,25 @@ def clock_values(
     opened = np.array([r[2] for r in requests], dtype=np.int64)
     first = np.array([NONE if r[3] is None else r[3] for r in requests], dtype=np.int64)
     resolved = np.array([NONE if r[4] is None else r[4] for r in requests], dtype=np.int64)
-    out: dict[str, tuple[object, ...]] = {}
+    times = _BusinessTimes.empty(len(requests))
     for schedule_id, indexes in groups.items():
         rows = np.array(indexes)
-        columns = _clock_columns(
-            calendars[schedule_id], opened[rows], first[rows], resolved[rows], targets
+        times.fill(rows, calendars[schedule_id], opened[rows], first[rows], resolved[rows], targets)
+    answered, closed = first != NONE, resolved != NONE
+    target = seconds_to_micros(str(targets.first_response_seconds))
+    return list(
+        zip(
+            clocks,
+            times.first_due.tolist(),
+            times.resolution_due.tolist(),
+            _where(answered, times.response / 1e6),
+            _where(closed, times.resolution / 1e6),
+            _where(closed, times.resolution_days),
+            _where(answered, times.response > target),
+            _where(closed, times.resolution_days > targets.resolution_business_days),
+            strict=True,
         )
-        for index, values in zip(indexes, zip(*columns, strict=True), strict=True):
-            out[requests[index][0]] = (schedule_id, *values)
-    return out
+    )
 
 
 def _load_requests(connection: Connection, only: Collection[str] | None) -> list[Row]:
@@ -173,7 +190,7 @@ def _readable(connection: Connection, column: Any) -> Any:
 
 
 def _clock_schedules(
-    connection: Connection, requests: list[RequestTimes], calendars: Calendars
+    connection: Connection, requests: Sequence[Sequence[Any]], calendars: Calendars
 ) -> list[str]:
     """The schedule each request's clock runs on (PRODUCT.md 3): the account's coverage
     schedule, else its owner's when the request opened. Worked out once per account when
@@ -198,37 +215,46 @@ def _clock_schedules(
     return [fixed.get(r[1]) or clock_at(r[1], r[2]) for r in requests]
 
 
-def _clock_columns(
-    calendar: BusinessCalendar,
-    opened: np.ndarray,
-    first: np.ndarray,
-    resolved: np.ndarray,
-    targets: SlaTargets,
-) -> tuple[list[object], ...]:
-    """The SLA columns but the schedule, column by column, for requests on one calendar:
-    deadlines, business time to first response and to resolution, breaches (None where
-    the event has not happened)."""
-    target = seconds_to_micros(str(targets.first_response_seconds))
-    first_due = calendar.add(opened, np.full(opened.shape, target, dtype=np.int64))
-    days = np.full(opened.shape, targets.resolution_business_days, dtype=np.float64)
-    resolution_due = calendar.add_business_days(opened, days)
-    answered, closed = first != NONE, resolved != NONE
-    response = np.zeros(opened.shape, dtype=np.int64)
-    response[answered] = calendar.between(opened[answered], np.maximum(first, opened)[answered])
-    resolution = np.zeros(opened.shape, dtype=np.int64)
-    resolution_days = np.zeros(opened.shape)
-    late = np.maximum(resolved, opened)
-    resolution[closed] = calendar.between(opened[closed], late[closed])
-    resolution_days[closed] = calendar.business_days_between(opened[closed], late[closed])
-    return (
-        first_due.tolist(),
-        resolution_due.tolist(),
-        _where(answered, response / 1e6),
-        _where(closed, resolution / 1e6),
-        _where(closed, resolution_days),
-        _where(answered, response > target),
-        _where(closed, resolution_days > targets.resolution_business_days),
-    )
+@dataclass
+class _BusinessTimes:
+    """Deadlines and business time to first response and to resolution, per request,
+    filled schedule by schedule (zero where the event has not happened)."""
+
+    first_due: np.ndarray
+    resolution_due: np.ndarray
+    response: np.ndarray
+    resolution: np.ndarray
+    resolution_days: np.ndarray
+
+    @classmethod
+    def empty(cls, size: int) -> _BusinessTimes:
+        def instants() -> np.ndarray:
+            return np.zeros(size, dtype=np.int64)
+
+        return cls(instants(), instants(), instants(), instants(), np.zeros(size))
+
+    def fill(
+        self,
+        rows: np.ndarray,
+        calendar: BusinessCalendar,
+        opened: np.ndarray,
+        first: np.ndarray,
+        resolved: np.ndarray,
+        targets: SlaTargets,
+    ) -> None:
+        """The `rows` (requests on one calendar), from their opening, first response and
+        resolution (NONE where it has not happened)."""
+        target = seconds_to_micros(str(targets.first_response_seconds))
+        self.first_due[rows] = calendar.add(opened, np.full(opened.shape, target))
+        days = np.full(opened.shape, targets.resolution_business_days, dtype=np.float64)
+        self.resolution_due[rows] = calendar.add_business_days(opened, days)
+        answered, closed = first != NONE, resolved != NONE
+        replied = np.maximum(first, opened)[answered]
+        self.response[rows[answered]] = calendar.between(opened[answered], replied)
+        done = np.maximum(resolved, opened)[closed]
+        self.resolution[rows[closed]] = calendar.between(opened[closed], done)
+        days_to_resolve = calendar.business_days_between(opened[closed], done)
+        self.resolution_days[rows[closed]] = days_to_resolve
 
 
 def _where(present: np.ndarray, values: np.ndarray) -> list[object]:

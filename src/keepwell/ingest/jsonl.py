@@ -11,16 +11,18 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import cache
+from itertools import islice
+from operator import ne
 from typing import Any, Union
 
 import msgspec
+import numpy as np
 import orjson
 
 from keepwell.ingest.fields import FieldError, fast_type, instant
 from keepwell.ingest.records import RECORD_TYPES, SCHEDULE, USER, Field, RecordType
-from keepwell.store.types import to_micros
+from keepwell.store.types import EPOCH, MICROSECOND
 
 Values = tuple[Any, ...]
 Key = tuple[Any, ...]
@@ -50,17 +52,34 @@ class TypeRows:
     lines: list[int] = field(default_factory=list)
     values: list[Values] = field(default_factory=list)
     digests: list[int] = field(default_factory=list)
+    _columns: list[Sequence[Any]] | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.lines)
 
-    def without(self, bad: set[int]) -> TypeRows:
-        keep = [i for i, line in enumerate(self.lines) if line not in bad]
+    def column(self, index: int) -> Sequence[Any]:
+        """One field of every row. The rows are transposed once, on first use: sets, checks
+        and array code then run over a column at C speed instead of row by row."""
+        if self._columns is None:
+            self._columns = list(zip(*self.values, strict=True))
+        return self._columns[index] if self._columns else ()
+
+    def with_digests(self) -> list[Values]:
+        """The rows as they are written: every value, then the digest."""
+        if self._columns is not None and self._columns:
+            return list(zip(*self._columns, self.digests, strict=True))
+        return [(*v, d) for v, d in zip(self.values, self.digests, strict=True)]
+
+    def subset(self, indexes: Iterable[int]) -> TypeRows:
+        keep = list(indexes)
         return TypeRows(
             [self.lines[i] for i in keep],
             [self.values[i] for i in keep],
             [self.digests[i] for i in keep],
         )
+
+    def without(self, bad: set[int]) -> TypeRows:
+        return self.subset(i for i, line in enumerate(self.lines) if line not in bad)
 
 
 @dataclass
@@ -75,6 +94,10 @@ class Batch:
         self.rows = {name: rows.without(bad) for name, rows in self.rows.items()}
 
 
+# Lines are read in chunks of this many; progress is reported after each.
+CHUNK_LINES = 50_000
+
+
 def parse_lines(
     lines: Iterable[bytes | str],
     on_progress: Callable[[int], None] | None = None,
@@ -83,35 +106,108 @@ def parse_lines(
 
     Each line is first decoded by msgspec straight into a typed record (C speed, the rules of
     `fields` expressed as types); a line it rejects, or of a type it does not handle, goes
-    through the field parsers, which accept the same and name what is wrong.
+    through the field parsers, which accept the same and name what is wrong. Decoded records
+    are kept as they come and turned into rows type by type at the end.
     """
     batch = Batch()
-    numbers: dict[str, list[int]] = defaultdict(list)
-    rows: dict[str, list[Values]] = defaultdict(list)
-    decode = _fast_decoder().decode
-    number = 0
-    for number, raw in enumerate(lines, start=1):
-        if on_progress and number % 50_000 == 0:
-            on_progress(number)
-        try:
-            record = decode(raw)
-            name, values = record.type_name, _fast_values(record)
-        except (msgspec.ValidationError, msgspec.DecodeError, FieldError):
-            try:
-                record_type, values = parse_line(raw)
-            except _LineProblem as problem:
-                if raw.strip():
-                    batch.errors.append(problem.at(number))
-                continue
-            name = record_type.name
-        numbers[name].append(number)
-        rows[name].append(values)
-    batch.lines = number
-    if on_progress:
-        on_progress(number)
-    for name in rows:
-        batch.rows[name] = TypeRows(numbers[name], rows[name], list(map(digest, rows[name])))
+    parsed = _Parsed()
+    for first, chunk in _numbered_chunks(lines, CHUNK_LINES):
+        parsed.add(chunk, first, batch.errors)
+        batch.lines = first + len(chunk) - 1
+        if on_progress:
+            on_progress(batch.lines)
+    if on_progress and not batch.lines:
+        on_progress(0)
+    for record_type in RECORD_TYPES.values():
+        numbers, values = _checked(record_type, *parsed.rows(record_type), batch.errors)
+        if numbers:
+            batch.rows[record_type.name] = TypeRows(numbers, values, digests(values))
     return batch
+
+
+def _numbered_chunks(lines: Iterable[bytes | str], size: int) -> Iterator[tuple[int, list[Any]]]:
+    """The lines in lists of `size`, each with the number of its first line."""
+    it = iter(lines)
+    first = 1
+    while chunk := list(islice(it, size)):
+        yield first, chunk
+        first += len(chunk)
+
+
+class _Parsed:
+    """The valid lines so far: decoded records by struct, careful rows by type name, each
+    with their line numbers."""
+
+    def __init__(self) -> None:
+        self.fast: dict[Any, tuple[list[int], list[Any]]] = {}
+        self.careful: dict[str, tuple[list[int], list[Values]]] = defaultdict(lambda: ([], []))
+        self.decode = _fast_decoder().decode
+
+    def add(self, chunk: list[bytes | str], first: int, errors: list[LineError]) -> None:
+        decode, fast = self.decode, self.fast
+        for number, raw in enumerate(chunk, start=first):
+            try:
+                record = decode(raw)
+            except (msgspec.ValidationError, msgspec.DecodeError):
+                self.add_carefully(raw, number, errors)
+                continue
+            kept = fast.get(type(record))
+            if kept is None:
+                kept = fast[type(record)] = ([], [])
+            kept[0].append(number)
+            kept[1].append(record)
+
+    def add_carefully(self, raw: bytes | str, number: int, errors: list[LineError]) -> None:
+        try:
+            record_type, values = parse_line(raw)
+        except _LineProblem as problem:
+            if raw.strip():
+                errors.append(problem.at(number))
+            return
+        kept = self.careful[record_type.name]
+        kept[0].append(number)
+        kept[1].append(values)
+
+    def rows(self, record_type: RecordType) -> tuple[list[int], list[Values]]:
+        """The type's line numbers and rows in file order, instants in microseconds."""
+        parts = [
+            (numbers, struct.rows(records))
+            for struct, (numbers, records) in self.fast.items()
+            if struct.record_type is record_type
+        ]
+        if record_type.name in self.careful:
+            parts.append(self.careful[record_type.name])
+        return _in_file_order(parts)
+
+
+def _in_file_order(
+    parts: list[tuple[list[int], list[Values]]],
+) -> tuple[list[int], list[Values]]:
+    """One type's rows from both paths, merged back into file order (the last line wins)."""
+    if len(parts) < 2:
+        return parts[0] if parts else ([], [])
+    lines = [n for numbers, _ in parts for n in numbers]
+    values = [v for _, rows in parts for v in rows]
+    order = sorted(range(len(lines)), key=lines.__getitem__)
+    return [lines[i] for i in order], [values[i] for i in order]
+
+
+def _checked(
+    record_type: RecordType, lines: list[int], values: list[Values], errors: list[LineError]
+) -> tuple[list[int], list[Values]]:
+    """The rows that pass the type's rule across fields; the others become errors."""
+    if not record_type.check:
+        return lines, values
+    kept_lines, kept_values = [], []
+    for number, row in zip(lines, values, strict=True):
+        try:
+            _check(record_type, row)
+        except _LineProblem as problem:
+            errors.append(problem.at(number))
+            continue
+        kept_lines.append(number)
+        kept_values.append(row)
+    return kept_lines, kept_values
 
 
 class _LineProblem(Exception):
@@ -156,7 +252,6 @@ def _values(record_type: RecordType, obj: dict[str, Any]) -> Values:
             values.append(fd.parse(value))
         except FieldError as exc:
             raise _LineProblem(fd.key, str(exc)) from None
-    _check(record_type, values)
     return tuple(values)
 
 
@@ -182,10 +277,17 @@ def _is_fast(record_type: RecordType) -> bool:
 
 def _struct(record_type: RecordType) -> type[msgspec.Struct]:
     fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
-    for fd in record_type.fields:
+    for i, fd in enumerate(record_type.fields):
         kind = fast_type(fd.parse)
-        optional = Union[kind, None]  # type: ignore[valid-type]  # noqa: UP007 - run-time type
-        fields.append((fd.key, kind) if fd.required else (fd.key, optional, fd.default))
+        name = f"f{i}"  # attribute names for `_row_maker`; `rename` maps them to the keys
+        if fd.required:
+            fields.append((name, kind))
+        elif fd.default is None:
+            optional = Union[kind, None]  # type: ignore[valid-type]  # noqa: UP007 - run-time type
+            fields.append((name, optional, None))
+        else:
+            # An explicit null takes the careful path, which puts the default in its place.
+            fields.append((name, kind, fd.default))
     struct = msgspec.defstruct(
         f"Fast_{record_type.name}",
         fields,
@@ -193,40 +295,29 @@ def _struct(record_type: RecordType) -> type[msgspec.Struct]:
         tag_field="type",
         tag=record_type.name,
         forbid_unknown_fields=True,
+        rename={f"f{i}": fd.key for i, fd in enumerate(record_type.fields)},
     )
-    # Plain class attributes, read per line: cheaper than any lookup keyed by the type.
-    struct.type_name = record_type.name  # type: ignore[attr-defined]
+    # Plain class attributes, read once per type after decoding.
     struct.record_type = record_type  # type: ignore[attr-defined]
-    struct.to_check = tuple(  # type: ignore[attr-defined]
-        i
-        for i, fd in enumerate(record_type.fields)
-        if fd.parse is instant or fd.default is not None
-    )
+    struct.rows = staticmethod(_row_maker(record_type))  # type: ignore[attr-defined]
     return struct
 
 
-def _fast_values(record: Any) -> Values:
-    """A decoded record as the careful path gives it: defaults filled, instants in micros."""
-    values = msgspec.structs.astuple(record)
-    if record.to_check:
-        values = _adjusted(record.record_type, values, record.to_check)
-    if record.record_type.check:
-        try:
-            _check(record.record_type, values)
-        except _LineProblem as problem:
-            raise FieldError(problem.message) from None
-    return values
-
-
-def _adjusted(record_type: RecordType, values: Values, indexes: tuple[int, ...]) -> Values:
-    out = list(values)
-    for i in indexes:
-        value = out[i]
-        if value is None:
-            out[i] = record_type.fields[i].default
-        elif isinstance(value, datetime):
-            out[i] = to_micros(value)
-    return tuple(out)
+def _row_maker(record_type: RecordType) -> Callable[[list[Any]], list[Values]]:
+    """A function made for one record type that turns its decoded records into row tuples,
+    instants in microseconds (`to_micros` inlined). It is generated so that a row costs
+    one tuple display, not a call per value nor a transpose and back (3x slower)."""
+    values = []
+    for i, fd in enumerate(record_type.fields):
+        value = f"r.f{i}"
+        if fd.parse is instant:
+            micros = f"({value} - EPOCH) // MICROSECOND"
+            value = micros if fd.required else f"(None if {value} is None else {micros})"
+        values.append(value)
+    source = f"lambda records: [({', '.join(values)},) for r in records]"
+    maker: Callable[[list[Any]], list[Values]]
+    maker = eval(source, {"EPOCH": EPOCH, "MICROSECOND": MICROSECOND})
+    return maker
 
 
 def _with_schedule_spec(obj: dict[str, Any]) -> dict[str, Any]:
@@ -244,12 +335,21 @@ def _with_schedule_spec(obj: dict[str, Any]) -> dict[str, Any]:
 _ENCODER = msgspec.json.Encoder(order="sorted")
 
 
+_DIGEST_OFFSET = 1 << 63  # into the signed range of a BIGINT column
+
+
 def digest(values: Values) -> int:
     """A 64-bit digest of a record's parsed content: equal content, equal digest, whatever
     the line's layout. It detects change, not tampering: CRC-32 and Adler-32 side by side
     cost a third of a cryptographic hash, and a file's author controls its content anyway."""
     data = _ENCODER.encode(values)
-    return (zlib.crc32(data) << 32 | zlib.adler32(data)) - (1 << 63)
+    return (zlib.crc32(data) << 32 | zlib.adler32(data)) - _DIGEST_OFFSET
+
+
+def digests(rows: Iterable[Values]) -> list[int]:
+    """`digest` of every row, inlined: no call per row on millions of rows."""
+    encode, crc32, adler32, offset = _ENCODER.encode, zlib.crc32, zlib.adler32, _DIGEST_OFFSET
+    return [(crc32(data := encode(v)) << 32 | adler32(data)) - offset for v in rows]
 
 
 def check_references(
@@ -260,20 +360,31 @@ def check_references(
 ) -> list[LineError]:
     """Every reference must name a record in the file (anywhere in it) or in the database."""
     defined = _defined_ids(batch)
+    # (type, field index) -> the ids its lines name that the file does not define
+    undefined = {
+        (name, fd_index): _ids_named(rows, fd_index) - _union(defined, fd.refers_to)
+        for name, rows in batch.rows.items()
+        for fd_index, fd in _reference_fields(RECORD_TYPES[name])
+    }
     wanted: dict[str, set[str]] = defaultdict(set)
-    for name, rows in batch.rows.items():
-        for fd_index, fd in _reference_fields(RECORD_TYPES[name]):
-            named = {values[fd_index] for values in rows.values}
-            named.discard(None)
-            for kind in fd.refers_to:
-                named -= defined[kind]
-            for kind in fd.refers_to:
-                wanted[kind] |= named
-    known = {kind: defined[kind] | exists(kind, ids) for kind, ids in wanted.items() if ids}
-    errors = _unknown_references(batch, {**defined, **known})
+    for (name, fd_index), ids in undefined.items():
+        for kind in RECORD_TYPES[name].fields[fd_index].refers_to:
+            wanted[kind] |= ids
+    stored = {kind: exists(kind, ids) for kind, ids in wanted.items() if ids}
+    errors = _unknown_references(batch, undefined, stored)
     errors += _threads_across_accounts(batch, thread_accounts)
     errors += _reviewers(batch, managers)
     return errors
+
+
+def _ids_named(rows: TypeRows, fd_index: int) -> set[str]:
+    named = set(rows.column(fd_index))
+    named.discard(None)
+    return named
+
+
+def _union(ids: Mapping[str, set[str]], kinds: Iterable[str]) -> set[str]:
+    return set().union(*(ids.get(kind, ()) for kind in kinds))
 
 
 def _defined_ids(batch: Batch) -> dict[str, set[str]]:
@@ -282,9 +393,9 @@ def _defined_ids(batch: Batch) -> dict[str, set[str]]:
         record_type = RECORD_TYPES[name]
         if record_type.defines == "thread":
             index = record_type.columns.index("thread_id")
-            defined["thread"].update(values[index] for values in rows.values)
+            defined["thread"].update(rows.column(index))
         elif record_type.defines:
-            defined[record_type.defines].update(values[0] for values in rows.values)
+            defined[record_type.defines].update(rows.column(0))
     return defined
 
 
@@ -292,22 +403,23 @@ def _reference_fields(record_type: RecordType) -> list[tuple[int, Field]]:
     return [(i, fd) for i, fd in enumerate(record_type.fields) if fd.refers_to]
 
 
-def _unknown_references(batch: Batch, known: Mapping[str, set[str]]) -> list[LineError]:
+def _unknown_references(
+    batch: Batch, undefined: dict[tuple[str, int], set[str]], stored: Mapping[str, set[str]]
+) -> list[LineError]:
+    """The lines naming an id neither the file defines nor the database holds."""
     errors: list[LineError] = []
-    for name, rows in batch.rows.items():
-        for fd_index, fd in _reference_fields(RECORD_TYPES[name]):
-            named = {values[fd_index] for values in rows.values}
-            named.discard(None)
-            for kind in fd.refers_to:
-                named -= known.get(kind, set())
-            if not named:
-                continue
-            kinds = " or ".join(fd.refers_to)
-            errors.extend(
-                LineError(line, fd.key, f"unknown {kinds} {values[fd_index]!r}")
-                for line, values in zip(rows.lines, rows.values, strict=True)
-                if values[fd_index] in named
-            )
+    for (name, fd_index), ids in undefined.items():
+        fd = RECORD_TYPES[name].fields[fd_index]
+        unknown = ids - _union(stored, fd.refers_to)
+        if not unknown:
+            continue
+        rows = batch.rows[name]
+        kinds = " or ".join(fd.refers_to)
+        errors.extend(
+            LineError(line, fd.key, f"unknown {kinds} {values[fd_index]!r}")
+            for line, values in zip(rows.lines, rows.values, strict=True)
+            if values[fd_index] in unknown
+        )
     return errors
 
 
@@ -316,24 +428,35 @@ def _threads_across_accounts(batch: Batch, thread_accounts: ThreadLookup) -> lis
     rows = batch.rows.get("message")
     if not rows:
         return []
-    owner: dict[str, str] = {}
+    threads, accounts = rows.column(2), rows.column(1)
+    # The account each thread is first seen with (in dict(), the last of equal keys wins).
+    owner = dict(zip(reversed(threads), reversed(accounts), strict=True))
+    errors = []
+    if any(map(ne, map(owner.__getitem__, threads), accounts)):
+        errors += _moved_in_file(rows, owner)
+    stored = thread_accounts(set(owner))
+    moved = {thread for thread, account in stored.items() if owner.get(thread, account) != account}
+    if moved:
+        for line, values in zip(rows.lines, rows.values, strict=True):
+            thread = values[2]
+            if thread in moved and stored[thread] != values[1]:
+                message = f"thread {thread!r} belongs to account {stored[thread]!r}"
+                errors.append(LineError(line, "thread", message))
+    return errors
+
+
+def _moved_in_file(rows: TypeRows, owner: dict[str, str]) -> list[LineError]:
+    """The messages that put a thread in another account than its first message did."""
     first_line: dict[str, int] = {}
     errors = []
     for line, values in zip(rows.lines, rows.values, strict=True):
         account, thread = values[1], values[2]
-        if owner.setdefault(thread, account) != account:
+        if owner[thread] != account:
             first_line.setdefault(thread, next(_lines_of(rows, thread)))
             message = (
                 f"thread {thread!r} belongs to account {owner[thread]!r} "
                 f"(line {first_line[thread]})"
             )
-            errors.append(LineError(line, "thread", message))
-    stored = thread_accounts(set(owner))
-    moved = {thread for thread, account in stored.items() if owner.get(thread, account) != account}
-    for line, values in zip(rows.lines, rows.values, strict=True):
-        thread = values[2]
-        if thread in moved and stored[thread] != values[1]:
-            message = f"thread {thread!r} belongs to account {stored[thread]!r}"
             errors.append(LineError(line, "thread", message))
     return errors
 
@@ -367,15 +490,16 @@ def _reviewers(batch: Batch, managers: ManagerLookup) -> list[LineError]:
 class TypeChanges:
     """What one record type's lines do to the database."""
 
-    inserts: list[Values] = field(default_factory=list)
-    updates: list[Values] = field(default_factory=list)
+    inserts: TypeRows = field(default_factory=TypeRows)
+    updates: TypeRows = field(default_factory=TypeRows)
     added: int = 0
     updated: int = 0
     unchanged: int = 0
 
 
-# record type and keys -> {key: stored digest} for the keys the database holds
-DigestLookup = Callable[[RecordType, list[Key]], dict[Key, int | None]]
+# record type and the key columns of some rows -> {key: stored digest} for the keys among
+# them that the database holds
+DigestLookup = Callable[[RecordType, list[Sequence[Any]]], dict[Key, int | None]]
 
 
 def plan_changes(batch: Batch, stored: DigestLookup) -> dict[str, TypeChanges]:
@@ -388,14 +512,15 @@ def plan_changes(batch: Batch, stored: DigestLookup) -> dict[str, TypeChanges]:
 
 
 def _plan_type(record_type: RecordType, rows: TypeRows, stored: DigestLookup) -> TypeChanges:
-    keys = _keys(record_type, rows.values)
-    last = dict(zip(keys, range(len(keys)), strict=True))  # key -> index of its last line
-    known = stored(record_type, list(last)) if last else {}
+    key_columns = [rows.column(i) for i in record_type.key_indexes]
+    known = stored(record_type, key_columns) if rows else {}
     changes = TypeChanges()
-    if not known and len(last) == len(keys):  # the common case: every line a new record
-        changes.added = len(keys)
-        changes.inserts = [(*v, d) for v, d in zip(rows.values, rows.digests, strict=True)]
+    if not known and _all_distinct(key_columns):  # the common case: every line a new record
+        changes.added = len(rows)
+        changes.inserts = rows
         return changes
+    keys = list(zip(*key_columns, strict=True))
+    last = dict(zip(keys, range(len(keys)), strict=True))  # key -> index of its last line
     current: dict[Key, int | None] = dict(known)
     for key, row_digest in zip(keys, rows.digests, strict=True):
         if key not in current:
@@ -405,18 +530,21 @@ def _plan_type(record_type: RecordType, rows: TypeRows, stored: DigestLookup) ->
         else:
             changes.updated += 1
         current[key] = row_digest
-    for key, i in last.items():
-        row = (*rows.values[i], rows.digests[i])
-        if key not in known:
-            changes.inserts.append(row)
-        elif known[key] != rows.digests[i]:
-            changes.updates.append(row)
+    changes.inserts = rows.subset(i for key, i in last.items() if key not in known)
+    changes.updates = rows.subset(
+        i for key, i in last.items() if key in known and known[key] != rows.digests[i]
+    )
     return changes
 
 
-def _keys(record_type: RecordType, values: list[Values]) -> list[Key]:
-    indexes = record_type.key_indexes
-    if len(indexes) == 1:
-        (i,) = indexes
-        return [(v[i],) for v in values]
-    return [tuple(v[i] for i in indexes) for v in values]
+def _all_distinct(columns: list[Sequence[Any]]) -> bool:
+    """Whether no two rows have the same values in `columns`. Their hashes are sorted as
+    integers: no two equal hashes, no two equal keys, at a fraction of the cost of a dict
+    of millions of keys. Equal hashes are rare, and then the keys themselves decide."""
+    count = len(columns[0])
+    keys = columns[0] if len(columns) == 1 else zip(*columns, strict=True)
+    hashes = np.fromiter(map(hash, keys), dtype=np.int64, count=count)
+    hashes.sort()
+    if not np.any(hashes[1:] == hashes[:-1]):
+        return True
+    return len(set(zip(*columns, strict=True))) == count

@@ -8,22 +8,28 @@ by its id or by what it states, and a digest of its content tells unchanged line
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import add
 from typing import Any
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.orm import Session
 
-from keepwell.domain.requests import RANK, DerivedRequest, ThreadEvent, derive_requests, event
+from keepwell.domain.requests import (
+    DerivedRequest,
+    ThreadActions,
+    ThreadMessages,
+    derive_request_columns,
+)
 from keepwell.domain.sla import SlaTargets
 from keepwell.ingest.jsonl import (
     Batch,
     Key,
     LineError,
     TypeChanges,
-    Values,
     check_references,
     parse_lines,
     plan_changes,
@@ -206,16 +212,14 @@ def _managers(connection: Connection, users: set[str]) -> dict[str, str | None]:
 
 
 def _stored_digests(
-    connection: Connection, record_type: RecordType, keys: list[Key]
+    connection: Connection, record_type: RecordType, key_columns: list[Sequence[Any]]
 ) -> dict[Key, int | None]:
     table = _table(record_type.table)
     if bulk.is_empty(connection, table):
         return {}
-    key_columns = record_type.key_columns
-    rows = bulk.rows_where_in(
-        connection, table, (*key_columns, "source_hash"), key_columns[0], (k[0] for k in keys)
-    )
-    wanted = set(keys)
+    names = record_type.key_columns
+    rows = bulk.rows_where_in(connection, table, (*names, "source_hash"), names[0], key_columns[0])
+    wanted = set(zip(*key_columns, strict=True))
     stored = {tuple(row[:-1]): row[-1] for row in rows}
     return {key: digest for key, digest in stored.items() if key in wanted}
 
@@ -223,8 +227,10 @@ def _stored_digests(
 def _write(connection: Connection, record_type: RecordType, plan: TypeChanges) -> None:
     table = _table(record_type.table)
     columns = (*record_type.columns, "source_hash")
-    bulk.insert_rows(connection, table, columns, plan.inserts)
-    bulk.update_rows(connection, table, columns, record_type.key_columns, plan.updates)
+    bulk.insert_rows(connection, table, columns, plan.inserts.with_digests())
+    bulk.update_rows(
+        connection, table, columns, record_type.key_columns, plan.updates.with_digests()
+    )
 
 
 def _rebuild_requests(
@@ -244,19 +250,22 @@ def _rebuild_requests(
     if not touched:
         return
     requests = _table("requests")
-    events = _events_from_file(plans, touched - stored_before)
-    events += _events_from_store(connection, stored_before)
+    messages, actions = _events_from_file(plans, touched - stored_before)
+    stored_messages, stored_actions = _events_from_store(connection, stored_before)
     if not bulk.is_empty(connection, requests):
         bulk.delete_where_in(connection, requests, "thread_id", touched)
-    derived = list(derive_requests(events))
+    derived = derive_request_columns(messages + stored_messages, actions + stored_actions)
     # The clocks are computed as the requests are written: no second pass over them.
-    times = [(r.id, r.account_id, r.opened_at, r.first_response_at, r.resolved_at) for r in derived]
+    times = list(
+        zip(derived.id, derived.account_id, derived.opened_at, derived.first_response_at,
+            derived.resolved_at, strict=True)
+    )  # fmt: skip
     clocks = clock_values(connection, times, targets)
-    rows = [(*r, *clocks[r.id]) for r in derived]
+    rows = list(map(add, zip(*derived, strict=True), map(clocks.__getitem__, derived.id)))
     bulk.insert_rows(connection, requests, _REQUEST_COLUMNS, rows)
-    summary.requests_rebuilt = len(derived)
+    summary.requests_rebuilt = len(rows)
     summary.threads_replayed = len(touched)
-    summary.rebuilt_requests = {r.id for r in derived}
+    summary.rebuilt_requests = set(derived.id)
 
 
 def _touched_threads(plans: dict[str, TypeChanges]) -> set[str]:
@@ -267,62 +276,53 @@ def _touched_threads(plans: dict[str, TypeChanges]) -> set[str]:
             continue
         index = record_type.columns.index("thread_id")
         for rows in (plan.inserts, plan.updates):
-            touched.update(row[index] for row in rows)
+            touched.update(rows.column(index))
     return touched
 
 
-def _events_from_file(plans: dict[str, TypeChanges], threads: set[str]) -> list[ThreadEvent]:
+def _events_from_file(
+    plans: dict[str, TypeChanges], threads: set[str]
+) -> tuple[ThreadMessages, ThreadActions]:
+    """The events of the given threads among the rows this import inserts."""
     if not threads:
-        return []
-    messages = plans.get(MESSAGE.name, TypeChanges()).inserts
-    events = _message_events(row for row in messages if row[2] in threads)
-    resolves = plans.get(RESOLVE.name, TypeChanges()).inserts
-    escalations = plans.get(ESCALATE.name, TypeChanges()).inserts
-    events += _resolve_events(row for row in resolves if row[0] in threads)
-    events += _escalate_events(row for row in escalations if row[0] in threads)
-    return events
+        return ThreadMessages(), ThreadActions()
+
+    def columns(record_type: RecordType, *names: str) -> list[Sequence[Any]]:
+        rows = plans.get(record_type.name, TypeChanges()).inserts
+        indexes = [record_type.columns.index(name) for name in names]
+        if not rows:
+            return [() for _ in names]
+        thread = rows.column(record_type.columns.index("thread_id"))
+        if threads.issuperset(thread):  # the usual case: all of them
+            return [rows.column(i) for i in indexes]
+        wanted = list(map(threads.__contains__, thread))
+        return [list(compress(rows.column(i), wanted)) for i in indexes]
+
+    return (
+        ThreadMessages(*columns(MESSAGE, *_MESSAGE_EVENT_COLUMNS)),
+        ThreadActions.resolves(*columns(RESOLVE, *_RESOLVE_EVENT_COLUMNS))
+        + ThreadActions.escalations(*columns(ESCALATE, *_ESCALATE_EVENT_COLUMNS)),
+    )
 
 
-# The row layouts are those of the record types (MESSAGE, RESOLVE, ESCALATE columns).
-def _message_events(rows: Iterable[Values]) -> list[ThreadEvent]:
-    # id, account_id, thread_id, at, author_id, direction, channel, automated.
-    # tuple.__new__ builds the named tuple without its Python-level __new__: millions of rows.
-    new, rank = tuple.__new__, RANK["inbound"]
-    return [
-        new(ThreadEvent, (r[2], r[3], rank, r[0], r[5], r[1], r[7], None, None, False))
-        for r in rows
-    ]
+# The columns of the stored rows that replay a thread, in the order the events take them.
+_MESSAGE_EVENT_COLUMNS = ("id", "account_id", "thread_id", "at", "direction", "automated")
+_RESOLVE_EVENT_COLUMNS = ("thread_id", "at", "by_id", "note")
+_ESCALATE_EVENT_COLUMNS = ("thread_id", "at", "by_id", "novel")
 
 
-def _resolve_events(rows: Iterable[Values]) -> list[ThreadEvent]:
-    # thread_id, at, by_id, note
-    return [event(r[0], r[1], "resolve", by=r[2], note=r[3]) for r in rows]
-
-
-def _escalate_events(rows: Iterable[Values]) -> list[ThreadEvent]:
-    # thread_id, at, by_id, to_id, novel
-    return [event(r[0], r[1], "escalate", by=r[2], novel=r[4]) for r in rows]
-
-
-def _events_from_store(connection: Connection, threads: set[str]) -> list[ThreadEvent]:
+def _events_from_store(
+    connection: Connection, threads: set[str]
+) -> tuple[ThreadMessages, ThreadActions]:
     if not threads:
-        return []
-    message_columns = ("id", "account_id", "thread_id", "at", "author_id", "direction")
-    messages = bulk.rows_where_in(
-        connection,
-        _table("messages"),
-        (*message_columns, "channel", "automated"),
-        "thread_id",
-        threads,
+        return ThreadMessages(), ThreadActions()
+
+    def columns(table: str, names: tuple[str, ...]) -> list[Sequence[Any]]:
+        rows = bulk.rows_where_in(connection, _table(table), names, "thread_id", threads)
+        return list(zip(*rows, strict=True)) if rows else [() for _ in names]
+
+    return (
+        ThreadMessages(*columns("messages", _MESSAGE_EVENT_COLUMNS)),
+        ThreadActions.resolves(*columns("resolves", _RESOLVE_EVENT_COLUMNS))
+        + ThreadActions.escalations(*columns("escalations", _ESCALATE_EVENT_COLUMNS)),
     )
-    resolves = bulk.rows_where_in(
-        connection, _table("resolves"), ("thread_id", "at", "by_id", "note"), "thread_id", threads
-    )
-    escalations = bulk.rows_where_in(
-        connection,
-        _table("escalations"),
-        ("thread_id", "at", "by_id", "to_id", "novel"),
-        "thread_id",
-        threads,
-    )
-    return _message_events(messages) + _resolve_events(resolves) + _escalate_events(escalations)

@@ -42,15 +42,15 @@ Decisions where PRODUCT.md 4 is silent, each also written on the function it sha
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
-from bisect import bisect_left
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from functools import lru_cache
+from operator import attrgetter, itemgetter
 from types import MappingProxyType
 from typing import Any, NamedTuple, TypeVar, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -386,7 +386,7 @@ class Evidence:
     requests: tuple[RequestFacts, ...] = ()
     accounts: tuple[AccountFlag, ...] = ()
     weeks: tuple[date, ...] = ()
-    account_weeks: tuple[AccountWeek, ...] = ()
+    account_weeks: Sequence[AccountWeek] = ()
     account_days: Sequence[AccountDay] = ()
     ratings: tuple[RatingPair, ...] = ()
 
@@ -575,6 +575,18 @@ class _Owned:
         """Ids of the accounts owned and active at `instant`, sorted."""
         return self.at_micros(to_micros(instant))
 
+    def per_span(
+        self, by_account: np.ndarray, missing: Any, columns: Mapping[str, int] | None = None
+    ) -> np.ndarray:
+        """A (rows × accounts) matrix of `_ByAccount` as (rows × spans): each span takes its
+        account's column (`columns` maps account ids to them), `missing` without one."""
+        out = np.full((by_account.shape[0], len(self.ids)), missing, dtype=by_account.dtype)
+        if columns is None:
+            return out
+        spans = [span for span, account_id in enumerate(self.ids) if account_id in columns]
+        out[:, spans] = by_account[:, [columns[self.ids[span]] for span in spans]]
+        return out
+
     def at_micros(self, t: int) -> list[str]:
         return sorted({account_id for lo, hi, account_id in self.spans if lo <= t < hi})
 
@@ -597,11 +609,11 @@ def _owned_spans(account: AccountFacts, csm_id: str) -> list[tuple[int, int]]:
 def _times_by_account(items: Iterable[tuple[str, int]], as_of: datetime) -> dict[str, list[int]]:
     """Instants in microseconds by account, sorted, up to `as_of` (later ones are not known)."""
     last = to_micros(as_of)
-    by_account: dict[str, list[int]] = defaultdict(list)
-    for account_id, at in items:
-        if at <= last:
-            by_account[account_id].append(at)
-    return {account_id: sorted(times) for account_id, times in by_account.items()}
+    known = sorted(item for item in items if item[1] <= last)
+    return {
+        account_id: [at for _, at in group]
+        for account_id, group in itertools.groupby(known, key=itemgetter(0))
+    }
 
 
 # The metrics --------------------------------------------------------------------------------
@@ -624,7 +636,7 @@ def _requests_of(period: _Period, requests: Iterable[RequestFacts]) -> tuple[Req
     start, end, as_of = to_micros(period.start), to_micros(period.end), to_micros(period.as_of)
     last = min(end - 1, as_of)
     mine = (r for r in requests if r.owner_id == period.csm_id and start <= r.opened_micros <= last)
-    return tuple(sorted(mine, key=lambda r: (r.opened_at, r.id)))
+    return tuple(sorted(mine, key=attrgetter("opened_micros", "id")))
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -667,31 +679,40 @@ def _mondays(period: _Period) -> list[date]:
     return [monday for monday in mondays if period.started(monday)]
 
 
-def _touched(times: list[int], start: int, end: int) -> bool:
-    index = bisect_left(times, start)
-    return index < len(times) and times[index] < end
-
-
 def _proactivity(period: _Period, owned: _Owned, touches: Iterable[Touch]) -> _Measure:
     """PRODUCT.md 4: per week whose Monday is in M, the share of c's accounts active at its
     start touched in [start, next Monday's start); the mean over weeks. Weeks without
-    accounts have no share and are skipped; `n` counts the weeks used."""
-    times = _times_by_account(((t.account_id, t.micros) for t in touches), period.as_of)
-    shares: list[Fraction] = []
-    weeks: list[date] = []
-    rows: list[AccountWeek] = []
-    for monday in _mondays(period):
-        start = to_micros(period.start_of(monday))
-        end = to_micros(period.start_of(monday + timedelta(days=7)))
-        eligible = owned.at_micros(start)
-        if not eligible:
-            continue
-        week = [AccountWeek(i, monday, _touched(times.get(i, []), start, end)) for i in eligible]
-        shares.append(Fraction(sum(w.touched for w in week), len(week)))
-        weeks.append(monday)
-        rows += week
+    accounts have no share and are skipped; `n` counts the weeks used. Counted as arrays
+    (weeks × ownership spans); the account-weeks are listed when looked at."""
+    mondays = _mondays(period)
+    if not mondays or not owned.ids:
+        return _Measure(None, 0, Evidence())
+    starts = np.array([to_micros(period.start_of(m)) for m in mondays], dtype=np.int64)
+    ends = np.array([to_micros(period.start_of(m + timedelta(days=7))) for m in mondays])
+    eligible = (owned.lo <= starts[:, None]) & (starts[:, None] < owned.hi)
+    last = to_micros(period.as_of)
+    filed = _ByAccount([(t.account_id, t.micros, 0) for t in touches if t.micros <= last])
+    counts = filed.count_before(ends) - filed.count_before(starts)
+    touched = owned.per_span(counts > 0, False, filed.column)
+    used = [w for w in range(len(mondays)) if eligible[w].any()]
+    hits = (eligible & touched).sum(axis=1)
+    sizes = eligible.sum(axis=1)
+    shares = [Fraction(int(hits[w]), int(sizes[w])) for w in used]
     value = float(sum(shares, Fraction(0)) / len(shares)) if shares else None
-    return _Measure(value, len(weeks), Evidence(weeks=tuple(weeks), account_weeks=tuple(rows)))
+    weeks = tuple(mondays[w] for w in used)
+    rows = Lazy(lambda: _account_weeks(mondays, used, owned.ids, eligible, touched))
+    return _Measure(value, len(used), Evidence(weeks=weeks, account_weeks=rows))
+
+
+def _account_weeks(
+    mondays: list[date], used: list[int], ids: list[str], eligible: np.ndarray, touched: np.ndarray
+) -> tuple[AccountWeek, ...]:
+    """The account-weeks of proactivity, week by week, accounts by id."""
+    rows = []
+    for w in used:
+        spans = sorted(np.flatnonzero(eligible[w]).tolist(), key=ids.__getitem__)
+        rows += [AccountWeek(ids[span], mondays[w], bool(touched[w, span])) for span in spans]
+    return tuple(rows)
 
 
 def _testimonials(
@@ -719,36 +740,33 @@ def _working_days(period: _Period, days: Iterable[date]) -> list[date]:
 NO_DUE = -1  # a due-date ordinal before every real day: no next step set yet
 
 
-class _Steps:
-    """The next steps known at `as_of`, grouped by account in the order they were set (at
-    one instant, the one listed last wins: the sort is stable), as flat arrays."""
+class _ByAccount:
+    """Instants stamped on accounts, each with a value, grouped by account in time order
+    (at one instant, in the order given: the sort is stable), as flat arrays."""
 
-    def __init__(self, next_steps: Iterable[NextStep], as_of: datetime) -> None:
-        last = to_micros(as_of)
-        known = sorted(
-            (
-                (s.account_id, s.set_micros, s.due_ordinal)
-                for s in next_steps
-                if s.set_micros <= last
-            ),
-            key=lambda step: (step[0], step[1]),
-        )
-        self.set_at = np.array([at for _, at, _ in known], dtype=np.int64)
-        self.due = np.array([ordinal for _, _, ordinal in known], dtype=np.int64)
-        accounts = [account_id for account_id, _, _ in known]
+    def __init__(self, items: Iterable[tuple[str, int, int]]) -> None:
+        ordered = sorted(items, key=itemgetter(0, 1))
+        self.at = np.array([at for _, at, _ in ordered], dtype=np.int64)
+        self.value = np.array([value for _, _, value in ordered], dtype=np.int64)
+        accounts = [account_id for account_id, _, _ in ordered]
         firsts = [i for i in range(len(accounts)) if i == 0 or accounts[i] != accounts[i - 1]]
         self.column = {accounts[i]: column for column, i in enumerate(firsts)}
         self.firsts = np.array(firsts, dtype=np.int64)
 
-    def due_before(self, ends: np.ndarray) -> np.ndarray:
-        """Per end instant (rows) and account (columns, see `column`), the due ordinal of
-        the latest step set before that end, NO_DUE when none was."""
-        if not len(self.set_at):
-            return np.full((len(ends), 0), NO_DUE, dtype=np.int64)
-        before = (self.set_at[None, :] < ends[:, None]).astype(np.int64)
-        counts = np.add.reduceat(before, self.firsts, axis=1)  # steps set before each end
+    def count_before(self, instants: np.ndarray) -> np.ndarray:
+        """Per instant (rows) and account (columns, see `column`): how many are earlier."""
+        if not len(self.at):
+            return np.zeros((len(instants), 0), dtype=np.int64)
+        before = (self.at[None, :] < instants[:, None]).astype(np.int64)
+        return np.add.reduceat(before, self.firsts, axis=1)
+
+    def latest_before(self, instants: np.ndarray, none: int) -> np.ndarray:
+        """Per instant and account, the value of the latest one earlier; `none` if none is."""
+        counts = self.count_before(instants)
         latest = self.firsts[None, :] + counts - 1
-        return np.where(counts > 0, self.due[np.maximum(latest, 0)], NO_DUE)
+        if not len(self.at):
+            return np.full(counts.shape, none, dtype=np.int64)
+        return np.where(counts > 0, self.value[np.maximum(latest, 0)], none)
 
 
 def _crm_hygiene(
@@ -764,12 +782,12 @@ def _crm_hygiene(
     starts = np.array([to_micros(period.start_of(d)) for d in days], dtype=np.int64)
     ends = np.array([to_micros(period.start_of(d + timedelta(days=1))) for d in days])
     eligible = (owned.lo <= starts[:, None]) & (starts[:, None] < owned.hi)
-    steps = _Steps(next_steps, period.as_of)
-    by_account = steps.due_before(ends)
-    due = np.full(eligible.shape, NO_DUE, dtype=np.int64)
-    spans = [span for span, account_id in enumerate(owned.ids) if account_id in steps.column]
-    columns = [steps.column[owned.ids[span]] for span in spans]
-    due[:, spans] = by_account[:, columns]
+    last = to_micros(period.as_of)
+    steps = _ByAccount(
+        (s.account_id, s.set_micros, s.due_ordinal) for s in next_steps if s.set_micros <= last
+    )
+    # the due date of the latest step set before each day ends, per span's account
+    due = owned.per_span(steps.latest_before(ends, NO_DUE), NO_DUE, steps.column)
     ordinals = np.array([d.toordinal() for d in days], dtype=np.int64)
     ok = eligible & (due >= ordinals[:, None])
     n = int(eligible.sum())

@@ -109,3 +109,18 @@ def test_the_backtest_scores_each_quarter_start_against_that_quarters_churn(
     # Q3: acme a promoter 71.4 green, beta a detractor 42.9 yellow
     assert current["bands"]["green"] == {"accounts": 1, "churned": 0, "rate": 0.0}
     assert current["bands"]["yellow"] == {"accounts": 3, "churned": 1, "rate": 1 / 3}
+
+
+def test_an_answer_after_the_sla_counts_against_responsiveness(engine: Engine) -> None:
+    load(
+        engine,
+        *BASICS,
+        message("m-1", "t-1", "2026-10-05T13:00:00Z"),  # Mon 09:00 NY
+        message("m-2", "t-1", "2026-10-05T15:30:00Z", "outbound"),  # 2.5 h: breached
+        message("m-3", "t-2", "2026-10-05T14:00:00Z"),
+        message("m-4", "t-2", "2026-10-05T14:10:00Z", "outbound"),  # 10 min: within
+    )
+    with transaction(engine) as session:
+        recompute_health(session, date(2026, 10, 8))
+        (snapshot,) = session.scalars(select(HealthSnapshot)).all()
+    assert snapshot.responsiveness == 50.0

@@ -292,7 +292,7 @@ class _BookArrays:
             account=np.array([self.index.get(a, -1) for a in account], dtype=np.int64),
             opened=_instants(opened),
             answered=_instants(answered),
-            within_sla=np.array([b is not True for b in breached], dtype=bool),
+            within_sla=np.array([not b for b in breached], dtype=bool),  # None: not timed yet
             due=_instants(due),
         )
 

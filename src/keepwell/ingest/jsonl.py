@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from itertools import islice
 from operator import ne
-from typing import Any, Union
+from typing import Any, Union, overload
 
 import msgspec
 import numpy as np
@@ -45,6 +45,29 @@ class LineError:
         return f"{where}: {self.message}"
 
 
+class ZippedRows(Sequence[Values]):
+    """Rows read off columns as they are iterated: a bulk write takes them one by one, so
+    millions of row tuples never sit in a list (and in memory) all at once."""
+
+    def __init__(self, columns: Sequence[Sequence[Any]]) -> None:
+        self.columns = columns
+
+    def __len__(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    def __iter__(self) -> Iterator[Values]:
+        return zip(*self.columns, strict=True)
+
+    @overload
+    def __getitem__(self, index: int) -> Values: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Values]: ...
+    def __getitem__(self, index: int | slice) -> Values | Sequence[Values]:
+        if isinstance(index, slice):
+            return ZippedRows([column[index] for column in self.columns])
+        return tuple(column[index] for column in self.columns)
+
+
 @dataclass
 class TypeRows:
     """One type's valid lines, column-parsed: parallel lists of line numbers, values, digests."""
@@ -64,11 +87,11 @@ class TypeRows:
             self._columns = list(zip(*self.values, strict=True))
         return self._columns[index] if self._columns else ()
 
-    def with_digests(self) -> list[Values]:
+    def with_digests(self) -> Sequence[Values]:
         """The rows as they are written: every value, then the digest."""
-        if self._columns is not None and self._columns:
-            return list(zip(*self._columns, self.digests, strict=True))
-        return [(*v, d) for v, d in zip(self.values, self.digests, strict=True)]
+        if not self.values:
+            return []
+        return ZippedRows([*(self.column(i) for i in range(len(self.values[0]))), self.digests])
 
     def subset(self, indexes: Iterable[int]) -> TypeRows:
         keep = list(indexes)

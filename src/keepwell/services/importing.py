@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import compress
-from operator import add
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -30,6 +29,7 @@ from keepwell.ingest.jsonl import (
     Key,
     LineError,
     TypeChanges,
+    ZippedRows,
     check_references,
     parse_lines,
     plan_changes,
@@ -261,7 +261,8 @@ def _rebuild_requests(
             derived.resolved_at, strict=True)
     )  # fmt: skip
     clocks = clock_values(connection, times, targets)
-    rows = list(map(add, zip(*derived, strict=True), map(clocks.__getitem__, derived.id)))
+    clock_columns = list(zip(*map(clocks.__getitem__, derived.id), strict=True))
+    rows = ZippedRows([*derived, *clock_columns]) if clock_columns else []
     bulk.insert_rows(connection, requests, _REQUEST_COLUMNS, rows)
     summary.requests_rebuilt = len(rows)
     summary.threads_replayed = len(touched)

@@ -217,3 +217,13 @@ def test_it_keeps_amounts_exact(engine: Engine) -> None:
     load(engine, *BASICS[:3], {**BASICS[3], "mrr": "2500.75"})
     with transaction(engine) as session:
         assert session.get(Account, "acme").mrr == Decimal("2500.75")  # type: ignore[union-attr]
+
+
+def test_a_large_load_refreshes_the_planner_statistics_inside_the_transaction(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from keepwell.services import importing
+
+    monkeypatch.setattr(importing, "ANALYZE_FROM", 1)  # every table written counts as large
+    summary = load(engine, *BASICS, message("m-1", "t-1", "2026-10-05T13:00:00Z"))
+    assert summary.types["message"].added == 1  # ANALYZE on PostgreSQL, nothing on SQLite

@@ -134,3 +134,26 @@ def test_evidence_rows_are_listed_only_when_looked_at() -> None:
     assert 2 in lazy
     assert list(lazy[1:]) == [2, 3]
     assert built == [1]  # built once
+
+
+def test_response_time_across_dst_and_a_holiday_lands_exactly_on_the_1_h_boundary(
+    engine: Engine,
+) -> None:
+    load(
+        engine,
+        *BASICS,
+        # Fri 16:30 EDT -> Mon 09:30 EST: half an hour each side of a weekend that ends DST
+        message("m-1", "t-1", "2026-10-30T20:30:00Z"),
+        message("m-2", "t-1", "2026-11-02T14:30:00Z", "outbound"),
+        # Wed 16:30 EST -> Fri 09:30 EST: Thanksgiving (Thu) is closed
+        message("m-3", "t-2", "2026-11-25T21:30:00Z"),
+        message("m-4", "t-2", "2026-11-27T14:30:00Z", "outbound"),
+    )
+    as_of = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    with transaction(engine) as session:
+        cards = scorecards_of_months(session, ["2026-10", "2026-11"], as_of)
+    for month in ("2026-10", "2026-11"):
+        (card,) = cards[month]
+        response = card.metrics["response_time"]
+        assert (response.value, response.n) == (1.0, 1), month
+        assert response.band == "yellow", month  # green is below 1 h: exactly 1 h is not

@@ -1,9 +1,15 @@
+from datetime import date
+
 import orjson
 import pytest
+from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from keepwell.cli.app import app
 from keepwell.config import get_settings
+from keepwell.services.health import account_health
+from keepwell.store.db import transaction
+from keepwell.store.models import HealthRun
 
 runner = CliRunner()
 
@@ -33,3 +39,13 @@ def test_it_changes_nothing_when_the_demo_is_loaded_twice() -> None:
     again = runner.invoke(app, ["demo", "--today", "2026-11-23"])
     assert again.exit_code == 0
     assert "nothing changed" in again.stdout
+
+
+def test_the_demo_comes_with_90_days_of_health_history(engine: Engine) -> None:
+    result = runner.invoke(app, ["demo", "--today", "2026-11-23"])
+    assert result.exit_code == 0, result.output
+    with transaction(engine) as session:
+        days = session.scalars(select(HealthRun.day).order_by(HealthRun.day)).all()
+        shown = account_health(session, "atlas-analytics", date(2026, 11, 23))
+    assert (days[0], days[-1], len(days)) == (date(2026, 8, 25), date(2026, 11, 22), 90)
+    assert shown["score"] is not None and shown["trend_30d"] is not None

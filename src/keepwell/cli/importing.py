@@ -16,6 +16,8 @@ from rich.table import Table
 
 from keepwell.cli.app import app
 from keepwell.cli.common import console, database, errors, fail, sla_targets
+from keepwell.config import get_settings
+from keepwell.services.demo import load_demo
 from keepwell.services.importing import ImportRejected, ImportSummary, import_lines
 from keepwell.services.stats import record_counts
 from keepwell.store.db import transaction
@@ -129,11 +131,19 @@ def demo_command(
         day = date.fromisoformat(today) if today else date.today()
     except ValueError:
         fail(f"--today: not a date YYYY-MM-DD: {today!r}")
-    lines = [orjson.dumps(record) for record in generate_demo(seed=seed, today=day)]
+    records = list(generate_demo(seed=seed, today=day))
     if output is not None:
-        output.write_bytes(b"\n".join(lines) + b"\n")
-        console.print(f"wrote {len(lines):,} lines to {output}")
+        output.write_bytes(b"\n".join(orjson.dumps(record) for record in records) + b"\n")
+        console.print(f"wrote {len(records):,} lines to {output}")
         return
+    settings = get_settings()
     with transaction(database()) as session:
-        summary = import_lines(session, lines, targets=sla_targets())
+        summary = load_demo(
+            session,
+            records,
+            day,
+            targets=sla_targets(),
+            timezone=settings.timezone,
+            weights=settings.weights(),
+        )
     _print_summary(summary)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-import orjson
 import typer
 import uvicorn
 from sqlalchemy import Engine, select
 
 from keepwell.cli.app import app
 from keepwell.cli.common import console, database, sla_targets
-from keepwell.services.importing import import_lines
+from keepwell.config import get_settings
+from keepwell.services.demo import load_demo
 from keepwell.store.db import transaction
 from keepwell.store.models import Account
 from keepwell.web.app import create_app
@@ -41,6 +41,14 @@ def _load_demo_if_empty(engine: Engine) -> None:
         if session.scalar(select(Account.id).limit(1)) is not None:
             return
         console.print("Loading the demo book (one-time)...")
-        records = generate_demo(seed=7, today=date.today())
-        summary = import_lines(session, (orjson.dumps(r) for r in records), targets=sla_targets())
+        today = date.today()
+        settings = get_settings()
+        summary = load_demo(
+            session,
+            generate_demo(seed=7, today=today),
+            today,
+            targets=sla_targets(),
+            timezone=settings.timezone,
+            weights=settings.weights(),
+        )
     console.print(f"Demo loaded: {summary.lines:,} records.")

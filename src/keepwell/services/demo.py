@@ -1,0 +1,35 @@
+"""The demo book: generated, imported through the importer like any file, and given the
+health history a real book would have from its daily recomputes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session
+
+from keepwell.domain.health import DEFAULT_WEIGHTS
+from keepwell.domain.sla import SlaTargets
+from keepwell.services.health import recompute_health_days
+from keepwell.services.importing import ImportSummary, import_lines
+
+HEALTH_HISTORY_DAYS = 90
+
+
+def load_demo(
+    session: Session,
+    records: Iterable[dict[str, Any]],
+    today: date,
+    *,
+    targets: SlaTargets,
+    timezone: str = "UTC",
+    weights: Mapping[str, float] = DEFAULT_WEIGHTS,
+) -> ImportSummary:
+    """Import the demo's records, then keep the health of the days before `today` (the
+    snapshots a daily recompute would have left: trends and the back-test have history)."""
+    summary = import_lines(session, (orjson.dumps(r) for r in records), targets=targets)
+    days = [today - timedelta(days=d) for d in range(1, HEALTH_HISTORY_DAYS + 1)]
+    recompute_health_days(session, days, timezone=timezone, weights=weights)
+    return summary

@@ -679,6 +679,17 @@ def _mondays(period: _Period) -> list[date]:
     return [monday for monday in mondays if period.started(monday)]
 
 
+def _periods(
+    period: _Period, owned: _Owned, firsts: list[date], length: timedelta
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Periods (weeks, days) from their first days in the CSM's zone: their first and end
+    instants, and which ownership spans are active at each one's start (periods × spans)."""
+    starts = np.array([to_micros(period.start_of(d)) for d in firsts], dtype=np.int64)
+    ends = np.array([to_micros(period.start_of(d + length)) for d in firsts], dtype=np.int64)
+    eligible = (owned.lo <= starts[:, None]) & (starts[:, None] < owned.hi)
+    return starts, ends, eligible
+
+
 def _proactivity(period: _Period, owned: _Owned, touches: Iterable[Touch]) -> _Measure:
     """PRODUCT.md 4: per week whose Monday is in M, the share of c's accounts active at its
     start touched in [start, next Monday's start); the mean over weeks. Weeks without
@@ -687,9 +698,7 @@ def _proactivity(period: _Period, owned: _Owned, touches: Iterable[Touch]) -> _M
     mondays = _mondays(period)
     if not mondays or not owned.ids:
         return _Measure(None, 0, Evidence())
-    starts = np.array([to_micros(period.start_of(m)) for m in mondays], dtype=np.int64)
-    ends = np.array([to_micros(period.start_of(m + timedelta(days=7))) for m in mondays])
-    eligible = (owned.lo <= starts[:, None]) & (starts[:, None] < owned.hi)
+    starts, ends, eligible = _periods(period, owned, mondays, timedelta(days=7))
     last = to_micros(period.as_of)
     filed = _ByAccount([(t.account_id, t.micros, 0) for t in touches if t.micros <= last])
     counts = filed.count_before(ends) - filed.count_before(starts)
@@ -779,9 +788,7 @@ def _crm_hygiene(
     days = _working_days(period, working_days)
     if not days or not owned.ids:
         return _Measure(None, 0, Evidence())
-    starts = np.array([to_micros(period.start_of(d)) for d in days], dtype=np.int64)
-    ends = np.array([to_micros(period.start_of(d + timedelta(days=1))) for d in days])
-    eligible = (owned.lo <= starts[:, None]) & (starts[:, None] < owned.hi)
+    _, ends, eligible = _periods(period, owned, days, timedelta(days=1))
     last = to_micros(period.as_of)
     steps = _ByAccount(
         (s.account_id, s.set_micros, s.due_ordinal) for s in next_steps if s.set_micros <= last

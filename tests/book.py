@@ -46,6 +46,24 @@ ACCOUNT = {
     "mrr": 2500,
     "currency": "USD",
 }
+# The schedule TOML of PRODUCT.md 3: a split Friday, New York holidays, a closed date and a
+# short Christmas Eve.
+PRODUCT_SCHEDULE_TOML = """
+timezone = "America/New_York"
+[week]
+mon = [["09:00", "17:00"]]
+tue = [["09:00", "17:00"]]
+wed = [["09:00", "17:00"]]
+thu = [["09:00", "17:00"]]
+fri = [["09:00", "13:00"], ["14:00", "18:00"]]
+[holidays]
+country = "US"
+subdivision = "NY"
+dates = ["2026-12-31"]
+[days]
+"2026-12-24" = [["09:00", "13:00"]]
+"""
+
 CONTACT = {"type": "contact", "id": "c-joe", "account": "acme", "name": "Joe"}
 BASICS = [SCHEDULE, MANAGER, CSM, ACCOUNT, CONTACT]
 

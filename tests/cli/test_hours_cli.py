@@ -8,31 +8,16 @@ import pytest
 from typer.testing import CliRunner
 
 import keepwell.cli.hours  # noqa: F401  (registers `hours` on the app)
+from book import PRODUCT_SCHEDULE_TOML
 from keepwell.cli.app import app
 
 runner = CliRunner()
-
-NEW_YORK = """
-timezone = "America/New_York"
-[week]
-mon = [["09:00", "17:00"]]
-tue = [["09:00", "17:00"]]
-wed = [["09:00", "17:00"]]
-thu = [["09:00", "17:00"]]
-fri = [["09:00", "13:00"], ["14:00", "18:00"]]
-[holidays]
-country = "US"
-subdivision = "NY"
-dates = ["2026-12-31"]
-[days]
-"2026-12-24" = [["09:00", "13:00"]]
-"""
 
 
 @pytest.fixture
 def schedule(tmp_path: Path) -> Path:
     path = tmp_path / "ny.toml"
-    path.write_text(NEW_YORK)
+    path.write_text(PRODUCT_SCHEDULE_TOML)
     return path
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from book import PRODUCT_SCHEDULE_TOML
 from keepwell.domain.hours import (
     WEEKDAYS,
     BusinessCalendar,
@@ -505,26 +506,10 @@ def test_it_accepts_the_import_lines_fields() -> None:
 
 # TOML --------------------------------------------------------------------------------------
 
-PRODUCT_TOML = """
-timezone = "America/New_York"
-[week]
-mon = [["09:00", "17:00"]]
-tue = [["09:00", "17:00"]]
-wed = [["09:00", "17:00"]]
-thu = [["09:00", "17:00"]]
-fri = [["09:00", "13:00"], ["14:00", "18:00"]]
-[holidays]
-country = "US"
-subdivision = "NY"
-dates = ["2026-12-31"]
-[days]
-"2026-12-24" = [["09:00", "13:00"]]
-"""
-
 
 def test_it_loads_the_toml_of_the_product_spec(tmp_path: Path) -> None:
     path = tmp_path / "ny.toml"
-    path.write_text(PRODUCT_TOML)
+    path.write_text(PRODUCT_SCHEDULE_TOML)
     loaded = load_schedule_toml(path)
     (version,) = loaded.versions
     assert version.subdivision == "NY"
@@ -534,7 +519,7 @@ def test_it_loads_the_toml_of_the_product_spec(tmp_path: Path) -> None:
 
 
 def test_it_reads_toml_dates_and_effective_dates() -> None:
-    loaded = parse_schedule_toml(PRODUCT_TOML + "\n2026-12-26 = []\n").versions[0]
+    loaded = parse_schedule_toml(PRODUCT_SCHEDULE_TOML + "\n2026-12-26 = []\n").versions[0]
     assert loaded.hours_on(date(2026, 12, 26)) == ()
     dated = parse_schedule_toml(
         'effective = 2027-01-01\ntimezone = "UTC"\n[week]\nmon = [["09:00", "10:00"]]'

@@ -191,8 +191,8 @@ class AccountFacts:
 
     def owned_spans(self, csm_id: str) -> list[tuple[int, int]]:
         """[from, until) spans in microseconds in which `csm_id` owns the account and it is
-        active: each owner entry holds until the next one (as in `owner_at`: at one
-        instant, the one listed last), cut to [started_at, churned_at)."""
+        active: each owner entry holds from its `since` until the next entry's (entries at
+        one instant: the one listed last), cut to [started_at, churned_at)."""
         if csm_id not in self._spans:
             self._spans[csm_id] = _owned_spans(self, csm_id)
         return self._spans[csm_id]
@@ -201,15 +201,6 @@ class AccountFacts:
         """Started and not churned at `instant`; a churn takes effect at its instant."""
         churned = self.churned_at is not None and self.churned_at <= instant
         return self.started_at <= instant and not churned
-
-    def owner_at(self, instant: datetime) -> str | None:
-        """The CSM who owns the account at `instant` (None before its first owner)."""
-        owner = None
-        for since, csm_id in sorted(self.owners, key=lambda entry: entry[0]):
-            if since > instant:
-                break
-            owner = csm_id
-        return owner
 
     def known_at(self, as_of: datetime) -> AccountFacts:
         """The account as known at `as_of`: a churn or ownership change stamped later is
@@ -573,22 +564,18 @@ class _Owned:
 
     def at(self, instant: datetime) -> list[str]:
         """Ids of the accounts owned and active at `instant`, sorted."""
-        return self.at_micros(to_micros(instant))
+        t = to_micros(instant)
+        return sorted({account_id for lo, hi, account_id in self.spans if lo <= t < hi})
 
     def per_span(
-        self, by_account: np.ndarray, missing: Any, columns: Mapping[str, int] | None = None
+        self, by_account: np.ndarray, missing: Any, columns: Mapping[str, int]
     ) -> np.ndarray:
         """A (rows × accounts) matrix of `_ByAccount` as (rows × spans): each span takes its
         account's column (`columns` maps account ids to them), `missing` without one."""
         out = np.full((by_account.shape[0], len(self.ids)), missing, dtype=by_account.dtype)
-        if columns is None:
-            return out
         spans = [span for span, account_id in enumerate(self.ids) if account_id in columns]
         out[:, spans] = by_account[:, [columns[self.ids[span]] for span in spans]]
         return out
-
-    def at_micros(self, t: int) -> list[str]:
-        return sorted({account_id for lo, hi, account_id in self.spans if lo <= t < hi})
 
 
 def _owned_spans(account: AccountFacts, csm_id: str) -> list[tuple[int, int]]:

@@ -84,7 +84,7 @@ def _recompute_days(
     progress: Callable[[int], None] | None,
 ) -> list[HealthSummary]:
     checked = health.validate_weights(weights)
-    book = _BookArrays.load(session, timezone)
+    book = _BookArrays(session, timezone)
     moments = [_end_of(day, timezone) for day in wanted]
     snapshots = _Snapshots(book.ids)
     summaries = []
@@ -168,7 +168,7 @@ def backtest_report(
     predicted churn within it (ROC AUC, churn rate per band), and weights fitted on the
     book's own history with their back-tested AUC beside the current model's (PRODUCT.md 5)."""
     checked = health.validate_weights(weights)
-    book = _BookArrays.load(session, timezone)
+    book = _BookArrays(session, timezone)
     periods = _past_quarters(today, quarters, timezone)
     starts = [to_micros(start) for _, start, _ in periods]
     score_samples, measure_samples = [], []
@@ -228,9 +228,10 @@ class _BookArrays:
         self.ids = [a.id for a in accounts]
         self.index = {account_id: i for i, account_id in enumerate(self.ids)}
         self.churns = {a: sorted(times) for a, times in book.churns.items()}
+        requests, self.open_requests = self._requests()
         self.facts = health_book.BookFacts(
             accounts=len(accounts),
-            requests=self._requests(),
+            requests=requests,
             activity=self._events(
                 (a.id, at, float(on)) for a in accounts for at, on in activity_changes(a)
             ),
@@ -241,10 +242,6 @@ class _BookArrays:
                 (a.id, at, 0.0) for a in accounts for at in contractions_of(a)
             ),
         )
-
-    @classmethod
-    def load(cls, session: Session, timezone: str) -> _BookArrays:
-        return cls(session, timezone)
 
     def days(self, moments: list[int], weights: Mapping[str, float]) -> Iterator[health_book.Day]:
         return health_book.days(self.facts, moments, self._open_issue_counts(moments), weights)
@@ -269,7 +266,7 @@ class _BookArrays:
         query = select(Survey.account_id, Survey.at, Survey.kind, Survey.score)
         return [SurveyResponse(*row) for row in self.connection.execute(query)]
 
-    def _requests(self) -> health_book.Requests:
+    def _requests(self) -> tuple[health_book.Requests, _OpenRequests]:
         columns = REQUESTS.c
         micros = functools.partial(bulk.micros, self.connection)
         query = select(
@@ -287,19 +284,19 @@ class _BookArrays:
             if rows
             else ([], [], [], [], [], [], [])
         )
-        self._open = _OpenRequests.of(opened, resolved, schedule, account, self.index)
-        return health_book.Requests(
+        requests = health_book.Requests(
             account=np.array([self.index.get(a, -1) for a in account], dtype=np.int64),
             opened=_instants(opened),
             answered=_instants(answered),
             within_sla=np.array([not b for b in breached], dtype=bool),  # None: not timed yet
             due=_instants(due),
         )
+        return requests, _OpenRequests.of(requests, _instants(resolved), schedule)
 
     def _open_issue_counts(self, moments: list[int]) -> Iterator[np.ndarray]:
         if not moments:
             return
-        waiting = self._open.open_during(moments[0], moments[-1])
+        waiting = self.open_requests.open_during(moments[0], moments[-1])
         for moment in moments:
             yield waiting.over_one_business_day(moment, self.calendars, len(self.ids))
 
@@ -312,21 +309,18 @@ class _OpenRequests:
 
     @classmethod
     def of(
-        cls,
-        opened: list[int],
-        resolved: list[int | None],
-        schedule: list[str | None],
-        account: list[str],
-        index: Mapping[str, int],
+        cls, requests: health_book.Requests, resolved: np.ndarray, schedule: list[str | None]
     ) -> _OpenRequests:
         rows: dict[str, list[int]] = defaultdict(list)
         for i, schedule_id in enumerate(schedule):
             rows[schedule_id or ALWAYS_OPEN].append(i)
-        opened_all, resolved_all = _instants(opened), _instants(resolved)
-        accounts = np.array([index.get(a, -1) for a in account], dtype=np.int64)
         return cls(
             {
-                schedule_id: (opened_all[members], resolved_all[members], accounts[members])
+                schedule_id: (
+                    requests.opened[members],
+                    resolved[members],
+                    requests.account[members],
+                )
                 for schedule_id, members in ((k, np.array(v)) for k, v in rows.items())
             }
         )

@@ -178,12 +178,12 @@ class _Facts:
 
     def month_start(self, user: User, month: str) -> datetime:
         year, number = (int(part) for part in month.split("-"))
-        return _local_midnight(date(year, number, 1), user.timezone)
+        return day_start(date(year, number, 1), user.timezone)
 
     def inputs(self, user: User, month: str) -> sc.ScorecardInputs:
         year, number = (int(part) for part in month.split("-"))
         start = self.month_start(user, month)
-        end = _local_midnight(_first_of_next(year, number), user.timezone)
+        end = day_start(_first_of_next(year, number), user.timezone)
         accounts = self.accounts.get(user.id, ())
         ids = [account.id for account in accounts]
         return sc.ScorecardInputs(
@@ -386,10 +386,6 @@ def _next_month(month: str) -> str:
 def _utc_first(month: str) -> datetime:
     year, number = (int(part) for part in month.split("-"))
     return datetime(year, number, 1, tzinfo=UTC)
-
-
-def _local_midnight(day: date, timezone: str) -> datetime:
-    return day_start(day, timezone)
 
 
 def _instant(micros: int) -> datetime:

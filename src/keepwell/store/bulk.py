@@ -135,11 +135,8 @@ def insert_columns(
 def _converted(column: Sequence[Any], convert: Callable[[Any], Any] | None) -> Sequence[Any]:
     if convert is None:
         return column
-    if convert is date.isoformat:  # days repeat: convert each distinct one once
-        done: dict[date, str] = {}
-        return [
-            None if v is None else done.get(v) or done.setdefault(v, v.isoformat()) for v in column
-        ]
+    if convert is date.isoformat:
+        return _memoized(column, convert, None)
     return [None if v is None else convert(v) for v in column]
 
 
@@ -156,17 +153,18 @@ def _copy_column(values: Sequence[Any], column_type: Any) -> list[str]:
         # repr: the shortest text that reads back as the same number
         return [NULL if v is None else repr(v) for v in values]
     if isinstance(column_type, Date):
-        return _memoized(values, date.isoformat)
+        return _memoized(values, date.isoformat, NULL)
     if isinstance(column_type, String):
-        return _memoized(values, lambda v: v.translate(_COPY_ESCAPES))
+        return _memoized(values, lambda v: v.translate(_COPY_ESCAPES), NULL)
     raise ValueError(f"COPY of {column_type!r} columns is not supported here")
 
 
-def _memoized(values: Sequence[Any], convert: Callable[[Any], str]) -> list[str]:
-    """Each distinct value converted once: ids and days repeat (an account on every day)."""
+def _memoized(values: Sequence[Any], convert: Callable[[Any], str], null: Any) -> list[Any]:
+    """Each distinct value converted once (ids and days repeat: an account on every day);
+    None becomes `null`."""
     done: dict[Any, str] = {}
     known = done.get
-    return [NULL if v is None else known(v) or done.setdefault(v, convert(v)) for v in values]
+    return [null if v is None else known(v) or done.setdefault(v, convert(v)) for v in values]
 
 
 def _postgres_copy_text(
@@ -322,15 +320,10 @@ def _postgres_converter(column_type: Any) -> Callable[[Any], Any] | None:
 
 
 def _postgres_copy(
-    connection: Connection,
-    table: Table,
-    columns: Sequence[str],
-    rows: Sequence[Row],
-    *,
-    converted: bool = False,
+    connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[Row]
 ) -> None:
     converters = [_postgres_converter(table.c[c].type) for c in columns]
-    if any(converters) and not converted:
+    if any(converters):
         rows = _convert_columns(rows, converters)
     raw = connection.connection.driver_connection
     assert raw is not None

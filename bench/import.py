@@ -18,8 +18,8 @@ from pathlib import Path
 
 import orjson
 
-from keepwell.services.importing import import_lines
-from keepwell.store.db import open_database, transaction
+from keepwell.services.importing import import_file
+from keepwell.store.db import open_database
 
 START = datetime(2025, 11, 1, tzinfo=UTC)
 WORDS = [
@@ -121,8 +121,7 @@ def main() -> None:
     url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
     engine = open_database(url)
     t0 = time.perf_counter()
-    with transaction(engine) as session, source.open("rb") as lines:
-        summary = import_lines(session, lines)
+    summary = import_file(engine, source)  # what `keepwell import FILE` runs
     seconds = time.perf_counter() - t0
     print(f"imported in {seconds:.1f} s; {summary.requests_rebuilt:,} requests", flush=True)
     if not args.keep:

@@ -18,7 +18,12 @@ from keepwell.cli.app import app
 from keepwell.cli.common import console, database, errors, fail, sla_targets
 from keepwell.config import get_settings
 from keepwell.services.demo import load_demo
-from keepwell.services.importing import ImportRejected, ImportSummary, import_lines
+from keepwell.services.importing import (
+    ImportRejected,
+    ImportSummary,
+    import_file,
+    import_lines,
+)
 from keepwell.services.stats import record_counts
 from keepwell.store.db import transaction
 
@@ -36,13 +41,19 @@ def import_command(
         fail(f"no such file: {file}")
     engine = database()
     try:
-        with _progress(quiet=as_json) as progress, transaction(engine) as session:
-            stream = sys.stdin.buffer if str(file) == "-" else file.open("rb")
-            with stream:
-                lines = _tracked(stream, progress, _size(file))
-                summary = import_lines(
-                    session, lines, skip_invalid=skip_invalid, targets=sla_targets()
-                )
+        with _progress(quiet=as_json) as progress:
+            if str(file) == "-":
+                with transaction(engine) as session:
+                    lines = _tracked(sys.stdin.buffer, progress, None)
+                    summary = import_lines(
+                        session, lines, skip_invalid=skip_invalid, targets=sla_targets()
+                    )
+            else:
+                with file.open("rb") as stream:
+                    lines = _tracked(stream, progress, file.stat().st_size)
+                    summary = import_file(
+                        engine, file, lines, skip_invalid=skip_invalid, targets=sla_targets()
+                    )
     except ImportRejected as rejected:
         for error in rejected.errors[:200]:
             errors.print(f"{escape(str(error))}", highlight=False)
@@ -53,10 +64,6 @@ def import_command(
         sys.stdout.write(orjson.dumps(summary.to_json()).decode() + "\n")
     else:
         _print_summary(summary)
-
-
-def _size(file: Path) -> int | None:
-    return None if str(file) == "-" else file.stat().st_size
 
 
 def _progress(quiet: bool) -> Progress:

@@ -8,11 +8,13 @@ by its id or by what it states, and a digest of its content tells unchanged line
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from itertools import compress
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Table, text
+from sqlalchemy import Connection, Engine, Table, text
 from sqlalchemy.orm import Session
 
 from keepwell.domain.requests import (
@@ -34,6 +36,7 @@ from keepwell.ingest.jsonl import (
 )
 from keepwell.ingest.records import ESCALATE, MESSAGE, RECORD_TYPES, RESOLVE, RecordType
 from keepwell.services.batch import gc_paused
+from keepwell.services.side_load import SIDE_LOAD_FROM_BYTES, SideLoad, side_loading
 from keepwell.services.sla import SLA_COLUMNS, clock_values, recompute_sla
 from keepwell.store import bulk
 from keepwell.store.models import Base
@@ -74,6 +77,8 @@ class ImportSummary:
     requests_rebuilt: int = 0
     threads_replayed: int = 0
     rebuilt_requests: set[str] = field(default_factory=set, repr=False)
+    # The types a second process wrote (`keepwell.services.side_load`).
+    side_loaded: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -96,6 +101,7 @@ class ImportSummary:
             ],
             "requests_rebuilt": self.requests_rebuilt,
             "threads_replayed": self.threads_replayed,
+            "side_loaded": self.side_loaded,
         }
 
 
@@ -106,6 +112,7 @@ def import_lines(
     skip_invalid: bool = False,
     progress: ProgressCallback | None = None,
     targets: SlaTargets | None = None,
+    side: SideLoad | None = None,
 ) -> ImportSummary:
     """Import JSON Lines into the session's transaction; raise `ImportRejected` on bad lines.
 
@@ -114,10 +121,43 @@ def import_lines(
     """
     targets = targets or SlaTargets()
     with gc_paused():  # it halved import time
-        summary = _import(session, lines, skip_invalid, progress, targets)
+        summary = _import(session, lines, skip_invalid, progress, targets, side)
         if summary.clocks_changed:
             recompute_sla(session, targets, besides=summary.rebuilt_requests)
     return summary
+
+
+def import_file(
+    engine: Engine,
+    path: Path,
+    lines: Iterable[bytes] | None = None,
+    *,
+    skip_invalid: bool = False,
+    progress: ProgressCallback | None = None,
+    targets: SlaTargets | None = None,
+    side_load_from: int = SIDE_LOAD_FROM_BYTES,
+) -> ImportSummary:
+    """Import the file at `path` in a transaction of its own (`import_lines`). `lines`, when
+    given, are the file's lines as the caller reads them (through a progress bar, say).
+
+    A large file into empty tables on SQLite is side loaded: a second process writes its
+    event tables meanwhile (`keepwell.services.side_load`).
+    """
+    with (
+        engine.connect() as connection,
+        side_loading(connection, path, side_load_from) as side,
+        Session(bind=connection) as session,
+        session.begin(),  # committed or rolled back before the side load closes
+        path.open("rb") if lines is None else nullcontext(lines) as stream,
+    ):
+        return import_lines(
+            session,
+            stream,
+            skip_invalid=skip_invalid,
+            progress=progress,
+            targets=targets,
+            side=side,
+        )
 
 
 # Records that decide which schedule a request's clock runs on (PRODUCT.md 3).
@@ -130,6 +170,7 @@ def _import(
     skip_invalid: bool,
     progress: ProgressCallback | None,
     targets: SlaTargets,
+    side: SideLoad | None,
 ) -> ImportSummary:
     connection = session.connection()
     batch = parse_lines(lines, on_progress=(lambda n: progress("read", n)) if progress else None)
@@ -144,11 +185,16 @@ def _import(
         plan = plans.get(name)
         if plan is None:
             continue
-        _write(connection, record_type, plan)
+        if not (side and side.takes(name, plan, batch.rows.get(name))):
+            _write(connection, record_type, plan)
         summary.types[name] = TypeSummary(plan.added, plan.updated, plan.unchanged)
         if progress:
             progress(f"write {name}", len(plan.inserts) + len(plan.updates))
     _rebuild_requests(connection, plans, touched, stored_before, summary, targets)
+    if side:  # nothing since has read the tables it writes
+        summary.side_loaded = side.finish(
+            connection, lambda name, plan: _write(connection, RECORD_TYPES[name], plan)
+        )
     _refresh_statistics(connection, plans, summary)
     session.expire_all()
     return summary

@@ -8,6 +8,7 @@ back into `timestamptz` on the way. Lookups go in chunks so that parameter limit
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any
@@ -33,6 +34,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import sqlite
 
 from keepwell.store.types import UTCDateTime, from_micros
 
@@ -272,21 +274,37 @@ def _sqlite_insert(
     *,
     converted: bool = False,
 ) -> None:
-    converters = [_sqlite_converter(table.c[c].type) for c in columns]
-    if any(converters) and not converted:
-        rows = _convert_columns(rows, converters)
-    placeholders = ", ".join("?" for _ in columns)
-    sql = f"INSERT INTO {_quoted(connection, table.name)} ({_column_list(connection, columns)}) "
-    sql += f"VALUES ({placeholders})"
     # Straight to sqlite3, inside the connection's transaction: SQLAlchemy's execution
     # context costs a quarter of a large load and adds nothing to raw tuples.
     raw = connection.connection.driver_connection
     assert raw is not None
+    sqlite_insert(raw, table, columns, rows, converted=converted)
+
+
+_SQLITE_NAMES = sqlite.dialect().identifier_preparer
+
+
+def sqlite_insert(
+    raw: sqlite3.Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Iterable[Row],
+    *,
+    converted: bool = False,
+) -> None:
+    """Insert rows through a plain sqlite3 connection, values converted as the table's
+    column types store them on SQLite."""
+    converters = [_sqlite_converter(table.c[c].type) for c in columns]
+    if any(converters) and not converted:
+        rows = _convert_columns(rows, converters)
+    names = ", ".join(_SQLITE_NAMES.quote(c) for c in columns)
+    placeholders = ", ".join("?" for _ in columns)
+    sql = f"INSERT INTO {_SQLITE_NAMES.quote(table.name)} ({names}) VALUES ({placeholders})"
     raw.executemany(sql, rows)
 
 
 def _convert_columns(
-    rows: Sequence[Row], converters: Sequence[Callable[[Any], Any] | None]
+    rows: Iterable[Row], converters: Sequence[Callable[[Any], Any] | None]
 ) -> list[Row]:
     """Convert column by column: one pass per converted column, not one call per value."""
     columns = list(zip(*rows, strict=True))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -66,15 +67,23 @@ def one_process(engine: Engine, path: Path, **options: Any) -> None:
 
 @sqlite_only
 def test_the_worker_writes_the_messages_a_plain_import_would(
-    engine: Engine, reference: Engine, tmp_path: Path
+    engine: Engine, reference: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    scratch: list[Path] = []
+    start = side_load._start
+    monkeypatch.setattr(side_load, "_start", lambda *a: scratch.append(a[1]) or start(*a))
     path = write(tmp_path / "book.jsonl", book())
     summary = import_file(engine, path, side_load_from=0)
     one_process(reference, path)
     assert summary.side_loaded == ["message"]
     assert summary.types["message"].added == 120
     assert dump(engine) == dump(reference)
-    assert not list(tmp_path.glob("keepwell-side-*"))  # the scratch database is gone
+    for thread in threading.enumerate():
+        if thread.name == side_load.CLEANUP_THREAD:
+            thread.join()
+    # The scratch database was made beside the database, and is gone.
+    assert [directory.parent for directory in scratch] == [tmp_path]
+    assert not scratch[0].exists()
 
 
 @sqlite_only
@@ -164,3 +173,19 @@ def test_postgresql_imports_a_large_file_in_one_process(engine: Engine, tmp_path
     summary = import_file(engine, write(tmp_path / "book.jsonl", book()), side_load_from=0)
     assert summary.side_loaded == []
     assert len(dump(engine)["messages"]) == 120
+
+
+@sqlite_only
+def test_a_file_that_changes_during_the_import_imports_nothing(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    extra = orjson.dumps(message("m-late", "t-late", "2026-10-30T10:00:00Z")).decode()
+    grow = (
+        "import json, sys; job = json.load(open(sys.argv[1])); "
+        f"open(job['source'], 'a').write({extra!r} + '\\n'); sys.exit(3)"
+    )
+    monkeypatch.setattr(side_load, "WORKER", [sys.executable, "-c", grow])
+    path = write(tmp_path / "book.jsonl", book())
+    with pytest.raises(side_load.FileChanged, match="changed while it was imported"):
+        import_file(engine, path, side_load_from=0)
+    assert all(not rows for rows in dump(engine).values())

@@ -24,6 +24,7 @@ from keepwell.services.importing import (
     import_file,
     import_lines,
 )
+from keepwell.services.side_load import FileChanged
 from keepwell.services.stats import record_counts
 from keepwell.store.db import transaction
 
@@ -54,6 +55,8 @@ def import_command(
                     summary = import_file(
                         engine, file, lines, skip_invalid=skip_invalid, targets=sla_targets()
                     )
+    except FileChanged as changed:
+        fail(f"{changed}; nothing was imported", code=1)
     except ImportRejected as rejected:
         for error in rejected.errors[:200]:
             errors.print(f"{escape(str(error))}", highlight=False)

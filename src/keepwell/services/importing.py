@@ -181,23 +181,40 @@ def _import(
     summary = ImportSummary(lines=batch.lines, skipped=errors)
     touched = _touched_threads(plans)
     stored_before = _existing_ids(connection, "thread", touched) if touched else set()
+    _write_all(connection, batch, plans, summary, progress, side)
+    _rebuild_requests(connection, plans, touched, stored_before, summary, targets)
+    _refresh_statistics(connection, plans, summary)
+    if side:  # nothing since has read the tables it writes
+        # The parsed file is freed while the worker is still busy, not after it is done.
+        del batch, plans
+        summary.side_loaded = side.finish(
+            connection, lambda name, plan: _write(connection, RECORD_TYPES[name], plan)
+        )
+    session.expire_all()
+    return summary
+
+
+def _write_all(
+    connection: Connection,
+    batch: Batch,
+    plans: dict[str, TypeChanges],
+    summary: ImportSummary,
+    progress: ProgressCallback | None,
+    side: SideLoad | None,
+) -> None:
+    """Every type's inserts and updates, in the order references need; the side load's
+    types are left to it."""
+    # The worker parsed the whole file: its rows stand for none of a file with bad lines.
+    side = None if summary.skipped else side
     for name, record_type in RECORD_TYPES.items():
         plan = plans.get(name)
         if plan is None:
             continue
-        if not (side and side.takes(name, plan, batch.rows.get(name))):
+        if not (side and side.takes(name, plan, batch.rows[name])):
             _write(connection, record_type, plan)
         summary.types[name] = TypeSummary(plan.added, plan.updated, plan.unchanged)
         if progress:
             progress(f"write {name}", len(plan.inserts) + len(plan.updates))
-    _rebuild_requests(connection, plans, touched, stored_before, summary, targets)
-    if side:  # nothing since has read the tables it writes
-        summary.side_loaded = side.finish(
-            connection, lambda name, plan: _write(connection, RECORD_TYPES[name], plan)
-        )
-    _refresh_statistics(connection, plans, summary)
-    session.expire_all()
-    return summary
 
 
 # Rows written to a table from which PostgreSQL's planner statistics are refreshed.

@@ -31,6 +31,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass, field
@@ -54,12 +55,17 @@ SIDE_TYPES = ("message",)
 # and its work would not pay for that.
 SIDE_LOAD_FROM_BYTES = 64 * 2**20
 _SCHEMA = "keepwell_side"
+CLEANUP_THREAD = "keepwell-side-cleanup"
 log = logging.getLogger(__name__)
 
 # The worker's command line, the job file's path appended (tests make it fail).
 WORKER = [sys.executable, "-m", __name__]
 
 FileStamp = tuple[int, int]  # size and modification time in nanoseconds
+
+
+class FileChanged(Exception):
+    """The file changed while it was imported; nothing was imported."""
 
 
 @dataclass(frozen=True)
@@ -84,38 +90,48 @@ class SideLoad:
     stamp: FileStamp
     process: subprocess.Popen[bytes]
     tables: dict[str, str]  # record type -> its table, empty when the import started
-    taken: dict[str, TypeChanges] = field(default_factory=dict)
+    taken: dict[str, Written] = field(default_factory=dict)  # type -> the rows expected
 
-    def takes(self, name: str, plan: TypeChanges, rows: TypeRows | None) -> bool:
+    def takes(self, name: str, plan: TypeChanges, rows: TypeRows) -> bool:
         """Whether the worker's rows may stand for this type's writes: the plan inserts the
-        parsed rows as they are, and nothing else. Decided before the worker is done, so
-        that the import goes on meanwhile; `finish` checks the rest."""
-        if name not in self.tables or rows is None or plan.inserts is not rows or plan.updates:
+        parsed rows of a file without bad lines as they are, and nothing else. Decided
+        before the worker is done, so that the import goes on meanwhile."""
+        if name not in self.tables or plan.inserts is not rows or plan.updates:
             return False
-        self.taken[name] = plan
+        self.taken[name] = Written.of(rows)
         return True
 
     def finish(
         self, connection: Connection, write: Callable[[str, TypeChanges], None]
     ) -> list[str]:
-        """Copy what the worker wrote into the import's tables; write the rest with `write`
-        (the worker failed, or read other lines than the import did). Returns the types
-        that came from the worker."""
+        """Copy what the worker wrote into the import's tables, and return those types.
+
+        The import has let go of its own rows by now (freed while the worker finishes), so
+        if the worker failed, they are parsed again and written with `write`. A file that
+        changed while it was imported is refused: which version would be the import?
+        """
         if not self.taken:
             return []
         written = self._report()
         raw = connection.connection.driver_connection
         assert raw is not None
         copied = []
-        for name, plan in self.taken.items():
-            if written.get(name) == Written.of(plan.inserts):
+        for name, expected in self.taken.items():
+            if written.get(name) == expected:
                 table = RECORD_TYPES[name].table
                 # This exact form (no column list, SELECT *) is what SQLite transfers whole.
                 raw.execute(f'INSERT INTO main."{table}" SELECT * FROM {_SCHEMA}."{table}"')
                 copied.append(name)
             else:
-                write(name, plan)
+                write(name, self._parsed_again(name, expected))
         return copied
+
+    def _parsed_again(self, name: str, expected: Written) -> TypeChanges:
+        with self.source.open("rb") as lines:
+            rows = parse_lines(lines).rows.get(name, TypeRows())
+        if Written.of(rows) != expected or _stamp(self.source) != self.stamp:
+            raise FileChanged(f"{self.source} changed while it was imported")
+        return TypeChanges(inserts=rows, added=len(rows))
 
     def _report(self) -> dict[str, Written]:
         """What the worker wrote, or nothing if it failed or read another file."""
@@ -124,11 +140,9 @@ class SideLoad:
             problem = err.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
             log.warning("side load failed, the import writes its rows itself: %s", problem[0])
             return {}
-        if _stamp(self.source) != self.stamp:
-            return {}
         report = orjson.loads(out)
-        if tuple(report["stamp"]) != self.stamp:
-            return {}
+        if tuple(report["stamp"]) != self.stamp or _stamp(self.source) != self.stamp:
+            raise FileChanged(f"{self.source} changed while it was imported")
         return {name: Written(*counts) for name, counts in report["written"].items()}
 
     def close(self, connection: Connection) -> None:
@@ -138,7 +152,11 @@ class SideLoad:
         raw = connection.connection.driver_connection
         assert raw is not None
         raw.execute(f"DETACH DATABASE {_SCHEMA}")
-        shutil.rmtree(self.directory, ignore_errors=True)
+        # Unlinking a file of hundreds of megabytes takes most of a second on a disk
+        # mounted with discard: done meanwhile (the interpreter waits for it at exit).
+        threading.Thread(
+            target=shutil.rmtree, args=(self.directory, True), name=CLEANUP_THREAD
+        ).start()
 
 
 @contextmanager
@@ -160,7 +178,7 @@ def side_loading(
         yield None
         return
     keys_were_on = raw.execute("PRAGMA foreign_keys").fetchone()[0]
-    directory = Path(tempfile.mkdtemp(prefix="keepwell-side-"))
+    directory = Path(tempfile.mkdtemp(prefix="keepwell-side-", dir=_beside_database(raw)))
     target = directory / "side.db"
     raw.execute("PRAGMA foreign_keys=OFF")
     raw.execute(f"ATTACH DATABASE ? AS {_SCHEMA}", (str(target),))
@@ -171,6 +189,15 @@ def side_loading(
         side.close(connection)
         if keys_were_on:
             raw.execute("PRAGMA foreign_keys=ON")
+
+
+def _beside_database(raw: sqlite3.Connection) -> str | None:
+    """The database's directory: the scratch database is as large as the messages, and the
+    disk that holds them has room for it, where a temporary directory may be small."""
+    for _, name, path in raw.execute("PRAGMA database_list"):
+        if name == "main" and path:
+            return str(Path(path).parent)
+    return None  # an in-memory database: the system's temporary directory
 
 
 def _empty_tables(raw: sqlite3.Connection) -> dict[str, str]:

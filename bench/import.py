@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -135,9 +137,10 @@ def main() -> None:
     seconds = time.perf_counter() - t0
     print(f"imported in {seconds:.1f} s; {summary.requests_rebuilt:,} requests", flush=True)
     if not args.keep:
-        for path in workdir.iterdir():
-            path.unlink()
-        workdir.rmdir()
+        for thread in threading.enumerate():  # the import's scratch files go in the background
+            if thread is not threading.main_thread():
+                thread.join()
+        shutil.rmtree(workdir)
     result = {
         "messages": args.messages,
         "lines": total_lines,

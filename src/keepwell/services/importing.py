@@ -140,8 +140,8 @@ def import_file(
     """Import the file at `path` in a transaction of its own (`import_lines`). `lines`, when
     given, are the file's lines as the caller reads them (through a progress bar, say).
 
-    A large file into empty tables on SQLite is side loaded: a second process writes its
-    event tables meanwhile (`keepwell.services.side_load`).
+    A large file into an empty messages table on SQLite is side loaded: a second process
+    writes the messages meanwhile (`keepwell.services.side_load`).
     """
     with (
         engine.connect() as connection,

@@ -1,12 +1,12 @@
-"""Side loading: a large import into empty SQLite tables writes its biggest ones from a
-second process.
+"""Side loading: a large import into an empty messages table on SQLite writes the messages
+from a second process.
 
 Parsing a file and inserting millions of rows into SQLite each keep one core busy for
 tens of seconds, and Python runs them one after the other. So when a large file goes into
-empty tables, a worker process parses the same file and writes the event tables (messages,
-resolves, ...) into a scratch database, indexes included, while the import validates,
-plans and derives requests. At the end each table is copied into the import's transaction
-in one statement: SQLite's transfer optimisation copies records and index entries in
+an empty messages table, a worker process parses the same file and writes the messages into
+a scratch database, indexes included, while the import validates, plans, writes the other
+tables and derives requests. At the end the messages are copied into the import's
+transaction in one statement: SQLite's transfer optimisation copies records and index entries in
 order (2 million messages with both their indexes in about 3 s; inserting them takes 18).
 
 The worker's rows are used only when they are the rows the import would write: the table
@@ -82,7 +82,7 @@ class Written:
 
 @dataclass
 class SideLoad:
-    """A worker writing a file's large event tables into a scratch database that the
+    """A worker writing a file's messages into a scratch database that the
     import's connection has attached."""
 
     source: Path
@@ -164,7 +164,7 @@ def side_loading(
     connection: Connection, source: Path, from_bytes: int = SIDE_LOAD_FROM_BYTES
 ) -> Iterator[SideLoad | None]:
     """A side load of `source` for an import on `connection`, or None when it does not
-    apply: not SQLite, a small file, no empty event table, or a transaction already open.
+    apply: not SQLite, a small file, no empty side table, or a transaction already open.
     Foreign keys are off on the connection meanwhile and on again afterwards."""
     raw = connection.connection.driver_connection
     if not isinstance(raw, sqlite3.Connection) or raw.in_transaction:
@@ -245,7 +245,7 @@ def _stamp(source: Path) -> FileStamp:
 
 
 def _work() -> None:
-    """The worker: parse the file as the import does, write the large event tables, and
+    """The worker: parse the file as the import does, write the side tables, and
     report on stdout what it wrote of the file as it found it."""
     gc.disable()  # nothing it builds holds cycles, and it exits when done (`gc_paused`)
     job = orjson.loads(Path(sys.argv[1]).read_bytes())

@@ -162,6 +162,19 @@ def test_a_failing_worker_leaves_the_rows_to_the_import(
     assert dump(engine) == dump(reference)
 
 
+@sqlite_only
+def test_a_worker_that_cannot_start_leaves_the_rows_to_the_import(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(side_load, "WORKER", [str(tmp_path / "no-such-program")])
+    summary = import_file(engine, write(tmp_path / "book.jsonl", book()), side_load_from=0)
+    assert summary.side_loaded == []
+    assert len(dump(engine)["messages"]) == 120
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert len(connection.exec_driver_sql("PRAGMA database_list").fetchall()) == 1
+
+
 def test_a_small_file_is_imported_in_one_process(engine: Engine, tmp_path: Path) -> None:
     summary = import_file(engine, write(tmp_path / "book.jsonl", book(3)))
     assert summary.side_loaded == []

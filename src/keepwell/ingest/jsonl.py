@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from itertools import islice
 from operator import add, ne
-from typing import Any, Union, overload
+from typing import Any, Union
 
 import msgspec
 import numpy as np
@@ -45,7 +45,7 @@ class LineError:
         return f"{where}: {self.message}"
 
 
-class ZippedRows(Sequence[Values]):
+class ZippedRows:
     """Rows read off columns as they are iterated: a bulk write takes them one by one, so
     millions of row tuples never sit in a list (and in memory) all at once."""
 
@@ -58,17 +58,8 @@ class ZippedRows(Sequence[Values]):
     def __iter__(self) -> Iterator[Values]:
         return zip(*self.columns, strict=True)
 
-    @overload
-    def __getitem__(self, index: int) -> Values: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Values]: ...
-    def __getitem__(self, index: int | slice) -> Values | Sequence[Values]:
-        if isinstance(index, slice):
-            return ZippedRows([column[index] for column in self.columns])
-        return tuple(column[index] for column in self.columns)
 
-
-class _RowsWithDigests(Sequence[Values]):
+class _RowsWithDigests:
     """Rows with their digest appended as they are iterated: no second list of millions of
     rows, and no transpose (a tuple concatenation costs a sixth of zipping ten columns)."""
 
@@ -80,15 +71,6 @@ class _RowsWithDigests(Sequence[Values]):
 
     def __iter__(self) -> Iterator[Values]:
         return map(add, self.rows, zip(self.digests))
-
-    @overload
-    def __getitem__(self, index: int) -> Values: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Values]: ...
-    def __getitem__(self, index: int | slice) -> Values | Sequence[Values]:
-        if isinstance(index, slice):
-            return _RowsWithDigests(self.rows[index], self.digests[index])
-        return (*self.rows[index], self.digests[index])
 
 
 @dataclass
@@ -119,7 +101,7 @@ class TypeRows:
             self._columns = list(zip(*self.values, strict=True))
         return self._columns[index] if self._columns else ()
 
-    def with_digests(self) -> Sequence[Values]:
+    def with_digests(self) -> _RowsWithDigests:
         """The rows as they are written: every value, then the digest."""
         return _RowsWithDigests(self.values, self.digests)
 

@@ -335,7 +335,7 @@ def _rebuild_requests(
     )  # fmt: skip
     clocks = clock_values(connection, times, targets)
     clock_columns = list(zip(*map(clocks.__getitem__, derived.id), strict=True))
-    rows = ZippedRows([*derived, *clock_columns]) if clock_columns else []
+    rows: bulk.Rows = ZippedRows([*derived, *clock_columns]) if clock_columns else []
     bulk.insert_rows(connection, requests, _REQUEST_COLUMNS, rows)
     summary.requests_rebuilt = len(rows)
     summary.threads_replayed = len(touched)

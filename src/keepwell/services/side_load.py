@@ -145,18 +145,11 @@ class SideLoad:
             raise FileChanged(f"{self.source} changed while it was imported")
         return {name: Written(*counts) for name, counts in report["written"].items()}
 
-    def close(self, connection: Connection) -> None:
+    def stop(self) -> None:
+        """End the worker if the import ended first (it failed, say)."""
         if self.process.poll() is None:
             self.process.kill()
         self.process.communicate()
-        raw = connection.connection.driver_connection
-        assert raw is not None
-        raw.execute(f"DETACH DATABASE {_SCHEMA}")
-        # Unlinking a file of hundreds of megabytes takes most of a second on a disk
-        # mounted with discard: done meanwhile (the interpreter waits for it at exit).
-        threading.Thread(
-            target=shutil.rmtree, args=(self.directory, True), name=CLEANUP_THREAD
-        ).start()
 
 
 @contextmanager
@@ -182,13 +175,19 @@ def side_loading(
     target = directory / "side.db"
     raw.execute("PRAGMA foreign_keys=OFF")
     raw.execute(f"ATTACH DATABASE ? AS {_SCHEMA}", (str(target),))
-    side = _start(source, directory, target, tables, _schema_sql(raw, tables.values()))
+    side = None
     try:
+        side = _start(source, directory, target, tables, _schema_sql(raw, tables.values()))
         yield side
     finally:
-        side.close(connection)
+        if side:
+            side.stop()
+        raw.execute(f"DETACH DATABASE {_SCHEMA}")
         if keys_were_on:
             raw.execute("PRAGMA foreign_keys=ON")
+        # Unlinking a file of hundreds of megabytes takes most of a second on a disk
+        # mounted with discard: done meanwhile (the interpreter waits for it at exit).
+        threading.Thread(target=shutil.rmtree, args=(directory, True), name=CLEANUP_THREAD).start()
 
 
 def _beside_database(raw: sqlite3.Connection) -> str | None:
@@ -223,19 +222,23 @@ def _schema_sql(raw: sqlite3.Connection, tables: Any) -> list[str]:
 
 def _start(
     source: Path, directory: Path, target: Path, tables: dict[str, str], schema: list[str]
-) -> SideLoad:
+) -> SideLoad | None:
     """The worker is a fresh interpreter (`python -m` this module), not a fork: the import
     may run in a process with threads (a web server), and a spawned multiprocessing child
     would re-run the caller's main module."""
     stamp = _stamp(source)
     job = {"source": str(source), "target": str(target), "types": list(tables), "schema": schema}
     (directory / "job.json").write_bytes(orjson.dumps(job))
-    process = subprocess.Popen(
-        [*WORKER, str(directory / "job.json")],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    try:
+        process = subprocess.Popen(
+            [*WORKER, str(directory / "job.json")],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    except OSError as exc:
+        log.warning("side load could not start, the import writes its rows itself: %s", exc)
+        return None
     return SideLoad(source, directory, stamp, process, tables)
 
 

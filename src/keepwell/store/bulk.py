@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import (
@@ -44,6 +44,14 @@ COPY_SLICE = 50_000  # rows of COPY text formatted and sent at a time
 REBUILD_INDEXES_FROM = 50_000
 
 Row = tuple[Any, ...]
+
+
+class Rows(Protocol):
+    """What a bulk write takes: rows it can count and go through once, so that a caller
+    may hand rows over as they are made from columns, never all in a list at once."""
+
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[Row]: ...
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -96,9 +104,7 @@ def rows_where_in(
     return out
 
 
-def insert_rows(
-    connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[Row]
-) -> None:
+def insert_rows(connection: Connection, table: Table, columns: Sequence[str], rows: Rows) -> None:
     """Insert new rows fast. On a large load into an empty table, indexes are built after."""
     if not rows:
         return
@@ -200,7 +206,7 @@ def update_rows(
     table: Table,
     columns: Sequence[str],
     key_columns: Sequence[str],
-    rows: Sequence[Row],
+    rows: Rows,
 ) -> None:
     """Overwrite the non-key columns of existing rows, matched on `key_columns`."""
     if not rows:
@@ -229,7 +235,7 @@ def update_from_rows(
     table: Table,
     key: str,
     columns: Sequence[str],
-    rows: Sequence[Row],
+    rows: Rows,
 ) -> None:
     """Set `columns` of the rows whose `key` matches, from (key, *columns) tuples, in one
     UPDATE ... FROM a temporary table: hundreds of thousands of rows in seconds."""
@@ -270,7 +276,7 @@ def _sqlite_insert(
     connection: Connection,
     table: Table,
     columns: Sequence[str],
-    rows: Sequence[Row],
+    rows: Rows,
     *,
     converted: bool = False,
 ) -> None:
@@ -338,7 +344,7 @@ def _postgres_converter(column_type: Any) -> Callable[[Any], Any] | None:
 
 
 def _postgres_copy(
-    connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[Row]
+    connection: Connection, table: Table, columns: Sequence[str], rows: Rows
 ) -> None:
     converters = [_postgres_converter(table.c[c].type) for c in columns]
     if any(converters):

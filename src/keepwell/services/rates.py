@@ -67,7 +67,7 @@ def parse_rate(value: str | Decimal) -> Decimal:
 def _tidy(rate: Decimal) -> Decimal:
     """Without trailing zeros and never in exponent form: 1.08000000 -> 1.08, 100 -> 100."""
     tidy = rate.normalize()
-    return tidy.quantize(Decimal(1)) if tidy.as_tuple().exponent > 0 else tidy  # type: ignore[operator]
+    return tidy.quantize(Decimal(1)) if tidy == tidy.to_integral_value() else tidy
 
 
 def set_rate(

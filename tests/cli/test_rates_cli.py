@@ -61,6 +61,12 @@ def test_it_shows_which_rates_the_environment_overrides(monkeypatch: pytest.Monk
     assert "KEEPWELL_EXCHANGE_RATES" in table and "the book" in table
 
 
+def test_it_writes_a_tiny_rate_as_a_plain_decimal() -> None:
+    result = runner.invoke(app, ["rates", "set", "IDR", "0.00000006"])
+    assert "1 IDR = 0.00000006 USD" in result.stdout
+    assert listed() == {"IDR": ("0.00000006", "book")}
+
+
 def test_it_says_when_no_rate_is_set(tmp_path: Path) -> None:
     result = runner.invoke(app, ["rates", "list"])
     assert result.exit_code == 0

@@ -38,10 +38,10 @@ def set_command(
             stored = set_rate(session, currency, rate, settings.base_currency, datetime.now(UTC))
         except RateError as exc:
             fail(str(exc))
-    console.print(f"1 {stored.currency} = {stored.rate} {settings.base_currency}")
+    console.print(f"1 {stored.currency} = {stored.text} {settings.base_currency}")
     override = settings.exchange_rates.get(stored.currency)
     if override is not None:
-        console.print(f"note: KEEPWELL_EXCHANGE_RATES overrides it with {override}")
+        console.print(f"note: KEEPWELL_EXCHANGE_RATES overrides it with {override:f}")
 
 
 @rates_app.command("unset")
@@ -67,7 +67,7 @@ def list_command(
         data = {
             "base_currency": settings.base_currency,
             "rates": [
-                {"currency": r.currency, "rate": str(r.rate), "source": r.source,
+                {"currency": r.currency, "rate": r.text, "source": r.source,
                  "set_at": r.set_at.isoformat() if r.set_at else None}
                 for r in rates
             ],
@@ -78,5 +78,5 @@ def list_command(
     for r in rates:
         source = "KEEPWELL_EXCHANGE_RATES" if r.source == ENVIRONMENT else "the book"
         when = f"{r.set_at:%Y-%m-%d %H:%M} UTC" if r.set_at else ""
-        table.add_row(r.currency, str(r.rate), source, when)
+        table.add_row(r.currency, r.text, source, when)
     console.print(table if rates else "no exchange rates set")

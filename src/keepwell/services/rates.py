@@ -35,6 +35,11 @@ class Rate:
     source: str  # BOOK | ENVIRONMENT (an environment rate hides the book's)
     set_at: datetime | None  # when the admin set it; None for the environment's
 
+    @property
+    def text(self) -> str:
+        """The rate as people write it, never in exponent form: "0.00000001", "1.08"."""
+        return f"{self.rate:f}"
+
 
 def parse_currency(value: str, base: str) -> str:
     """A three-letter currency code, upper-cased; not the base currency, which needs none."""

@@ -113,6 +113,6 @@ def rates(session: SessionDep) -> Rates:
     found = list_rates(session, settings.exchange_rates)
     return Rates(
         base_currency=settings.base_currency,
-        rates=[Rate(currency=r.currency, rate=str(r.rate), source=r.source, set_at=r.set_at)
+        rates=[Rate(currency=r.currency, rate=r.text, source=r.source, set_at=r.set_at)
                for r in found],
     )  # fmt: skip

@@ -53,3 +53,19 @@ def test_it_reports_nps_by_csm(engine: Engine) -> None:
     assert (report["responses"], report["promoters"], report["detractors"]) == (3, 2, 1)
     assert report["nps"] == pytest.approx(100 / 3)
     assert report["by"]["csm"]["u-ana"]["responses"] == 3
+
+
+def test_an_upgrade_at_1_december_midnight_in_the_company_zone_is_decembers(
+    engine: Engine,
+) -> None:
+    load(
+        engine,
+        *BASICS,
+        {"type": "mrr", "account": "acme", "at": "2026-12-01T00:00:00+01:00", "mrr": 4000},
+    )
+    berlin = Money(timezone="Europe/Berlin")
+    with transaction(engine) as session:
+        november = revenue_report(session, "2026-11", berlin)
+        december = revenue_report(session, "2026-12", berlin)
+    assert (november["mrr_end"], november["expansion"]) == (2500, 0)
+    assert (december["mrr_start"], december["expansion"], december["mrr_end"]) == (2500, 1500, 4000)

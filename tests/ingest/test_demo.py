@@ -7,6 +7,7 @@ import re
 import statistics
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
-from keepwell.ingest.demo import PERSONAS, generate_demo, write_demo
+from keepwell.ingest.demo import PERSONAS, demo_rates, generate_demo, write_demo
 from keepwell.ingest.jsonl import check_references, parse_lines
 from keepwell.ingest.records import RATED_METRICS
 
@@ -438,3 +439,11 @@ def test_the_slow_csm_marks_a_few_requests_resolved_days_after_the_last_reply(
     )
     assert late[SLOW] >= 5 and late.most_common(1)[0][0] == SLOW
     assert late[FAST] == 0
+
+
+def test_it_has_rates_for_its_currencies_into_the_base_currency(book: list[Record]) -> None:
+    currencies = {a["currency"] for a in of(book, "account")}
+    assert set(demo_rates("USD")) == currencies - {"USD"}
+    assert demo_rates("USD") == {"EUR": Decimal("1.08"), "GBP": Decimal("1.27")}
+    assert demo_rates("EUR") == {"USD": Decimal("0.92592593"), "GBP": Decimal("1.17592593")}
+    assert demo_rates("JPY") == {}  # a base the demo cannot price: the admin sets them

@@ -333,7 +333,8 @@ def test_a_business_day_is_the_mean_open_time_of_working_days() -> None:
     short_friday = parse_schedule_version(
         {"timezone": "UTC", "week": {**NINE_TO_FIVE, "fri": [["09:00", "13:00"]]}}
     )
-    assert business_day_seconds(parse_schedule_version({"timezone": "UTC", "week": NINE_TO_FIVE}))
+    nine_to_five = parse_schedule_version({"timezone": "UTC", "week": NINE_TO_FIVE})
+    assert business_day_seconds(nine_to_five) == 28_800  # 8 h
     assert business_day_seconds(US.versions[0]) == 28_800
     assert business_day_seconds(short_friday) == 25_920  # 7.2 h
     assert business_day_seconds(versioned().versions[0]) == 14_400

@@ -164,23 +164,62 @@ def test_it_nets_out_changes_inside_the_month() -> None:
     assert result.expansion == result.contraction == 0
 
 
-def test_it_counts_a_churn_at_the_first_instant_of_the_next_month_in_this_month() -> None:
+def test_it_counts_a_churn_stamped_at_the_next_months_first_instant_in_the_next_month() -> None:
     acme = account(churns=("2026-11-01T00:00:00Z",))
     october = movements([acme], "2026-10")
-    assert october.churn == 100
-    assert october.accounts_churned == 1
-    assert october.logo_churn == 1.0
+    assert (october.mrr_end, october.churn, october.accounts_churned) == (100, 0, 0)
+    assert october.logo_churn == 0.0
     november = movements([acme], "2026-11")
-    assert (november.mrr_start, november.churn, november.accounts_start) == (0, 0, 0)
+    assert (november.mrr_start, november.churn, november.accounts_start) == (100, 100, 1)
+    assert november.logo_churn == 1.0
 
 
-def test_it_puts_a_change_stamped_at_the_months_start_in_force_at_the_start() -> None:
+def test_it_counts_a_change_stamped_at_the_months_first_instant_in_that_month() -> None:
     acme = account(changes=(("2026-10-01T00:00:00Z", "300"),))
+    assert mrr_at(acme, t("2026-10-01T00:00:00Z")) == 300  # in force at its instant
     october = movements([acme], "2026-10")
-    assert october.mrr_start == 300
-    assert october.expansion == 0
+    assert (october.mrr_start, october.expansion, october.mrr_end) == (100, 200, 300)
     september = movements([acme], "2026-09")
-    assert september.expansion == 200
+    assert (september.mrr_end, september.expansion) == (100, 0)
+
+
+def test_it_gives_an_upgrade_and_a_cancellation_at_1_december_local_midnight_to_december() -> None:
+    berlin = "Europe/Berlin"  # 1 December 00:00 in Berlin is 30 November 23:00 UTC
+    upgrade = account("up", changes=(("2026-11-30T23:00:00Z", "250"),))
+    cancel = account("gone", churns=("2026-11-30T23:00:00Z",))
+    november = movements([upgrade, cancel], "2026-11", berlin)
+    december = movements([upgrade, cancel], "2026-12", berlin)
+    assert kinds(november) == {"up": None, "gone": None}
+    assert (november.expansion, november.churn, november.accounts_churned) == (0, 0, 0)
+    assert kinds(december) == {"up": EXPANSION, "gone": CHURN}
+    assert (december.mrr_start, december.expansion, december.churn) == (200, 150, 100)
+    assert december.logo_churn == 0.5
+
+
+def test_it_counts_an_account_started_on_the_months_first_day_as_new_in_that_month() -> None:
+    acme = account(started="2026-10-01T00:00:00Z", mrr="70")
+    assert kinds(movements([acme], "2026-09")) == {"acme": None}
+    october = movements([acme], "2026-10")
+    assert (kinds(october), october.new, october.accounts_start) == ({"acme": NEW}, 70, 0)
+
+
+def test_it_counts_an_account_whose_mrr_goes_to_zero_without_a_churn_line_as_logo_churn() -> None:
+    book = [account("cancelled", changes=(("2026-10-12T00:00:00Z", "0"),)), account("stays")]
+    result = movements(book, "2026-10")
+    assert kinds(result) == {"cancelled": CHURN, "stays": None}
+    assert (result.accounts_start, result.accounts_churned) == (2, 1)
+    assert result.logo_churn == 0.5
+
+
+def test_it_leaves_an_account_at_zero_mrr_at_the_months_start_out_of_the_logo_count() -> None:
+    book = [
+        account("free", mrr="0"),
+        account("lapsed", changes=(("2026-08-01T00:00:00Z", "0"),)),
+        account("leaves", churns=("2026-10-20T00:00:00Z",)),
+    ]
+    result = movements(book, "2026-10")
+    assert (result.accounts_start, result.accounts_churned) == (1, 1)
+    assert result.logo_churn == 1.0
 
 
 def test_it_tells_a_reactivation_from_a_new_account() -> None:
@@ -397,4 +436,5 @@ def test_its_movements_always_bridge_start_to_end(book: list[RevenueAccount]) ->
         - result.churn
     )
     assert bridge == result.mrr_end
-    assert result.accounts_churned <= result.accounts_start
+    assert result.accounts_start == sum(m.mrr_start > 0 for m in result.accounts)
+    assert result.accounts_churned == sum(m.kind == CHURN for m in result.accounts)

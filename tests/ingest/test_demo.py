@@ -7,6 +7,7 @@ import re
 import statistics
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
-from keepwell.ingest.demo import PERSONAS, generate_demo, write_demo
+from keepwell.ingest.demo import PERSONAS, demo_rates, generate_demo, write_demo
 from keepwell.ingest.jsonl import check_references, parse_lines
 from keepwell.ingest.records import RATED_METRICS
 
@@ -399,3 +400,50 @@ def test_write_demo_writes_the_lines_and_counts_them(book: list[Record], tmp_pat
     lines = path.read_bytes().splitlines()
     assert counts == dict(Counter(r["type"] for r in book))
     assert [orjson.loads(line) for line in lines] == book
+
+
+def strings_in(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in strings_in(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in strings_in(item)]
+    return []
+
+
+def test_no_generated_text_repeats_a_word(book: list[Record]) -> None:
+    doubled = re.compile(r"\b(\w+)\s+\1\b", re.IGNORECASE)
+    found = {match.group(0) for r in book for s in strings_in(r) for match in doubled.finditer(s)}
+    assert found == set()
+
+
+def test_the_team_closes_every_request_within_three_weeks(book: list[Record]) -> None:
+    resolved = {r["thread"] for r in of(book, "resolve")}
+    still_open = [opened for opened, _ in requests_of(book) if opened["thread"] not in resolved]
+    assert still_open, "the last days' requests are still open"
+    assert min(instant(opened["at"]) for opened in still_open) > END - timedelta(days=21)
+
+
+def test_the_slow_csm_marks_a_few_requests_resolved_days_after_the_last_reply(
+    book: list[Record],
+) -> None:
+    last_reply: dict[str, str] = {}
+    for message in of(book, "message"):
+        if message["direction"] == "outbound":
+            last_reply[message["thread"]] = message["at"]
+    late = Counter(
+        r["by"]
+        for r in of(book, "resolve")
+        if instant(r["at"]) - instant(last_reply[r["thread"]]) > timedelta(days=3)
+    )
+    assert late[SLOW] >= 5 and late.most_common(1)[0][0] == SLOW
+    assert late[FAST] == 0
+
+
+def test_it_has_rates_for_its_currencies_into_the_base_currency(book: list[Record]) -> None:
+    currencies = {a["currency"] for a in of(book, "account")}
+    assert set(demo_rates("USD")) == currencies - {"USD"}
+    assert demo_rates("USD") == {"EUR": Decimal("1.08"), "GBP": Decimal("1.27")}
+    assert demo_rates("EUR") == {"USD": Decimal("0.92592593"), "GBP": Decimal("1.17592593")}
+    assert demo_rates("JPY") == {}  # a base the demo cannot price: the admin sets them

@@ -26,12 +26,16 @@ def test_it_reports_a_months_movements_with_breakdowns(engine: Engine) -> None:
     )
     with transaction(engine) as session:
         report = revenue_report(session, "2026-10", Money())
-    assert (report["mrr_start"], report["expansion"], report["churn"]) == (3500, 500, 1000)
-    assert report["nrr"] == (3500 + 500 - 1000) / 3500
-    assert report["logo_churn"] == 0.5
+        november = revenue_report(session, "2026-11", Money())
+    # The churn stamped at 1 November 00:00 is November's (PRODUCT.md 6).
+    assert (report["mrr_start"], report["expansion"], report["churn"]) == (3500, 500, 0)
+    assert report["nrr"] == (3500 + 500) / 3500
+    assert report["logo_churn"] == 0.0
     assert report["by"]["csm"]["u-ana"]["accounts_start"] == 2
-    assert report["by"]["segment"]["smb"]["churn"] == 1000
     assert report["trailing_12_months"]["first_month"] == "2025-11"
+    assert (november["mrr_start"], november["churn"], november["logo_churn"]) == (4000, 1000, 0.5)
+    assert november["nrr"] == (4000 - 1000) / 4000
+    assert november["by"]["segment"]["smb"]["churn"] == 1000
 
 
 def test_it_reports_nps_by_csm(engine: Engine) -> None:
@@ -49,3 +53,19 @@ def test_it_reports_nps_by_csm(engine: Engine) -> None:
     assert (report["responses"], report["promoters"], report["detractors"]) == (3, 2, 1)
     assert report["nps"] == pytest.approx(100 / 3)
     assert report["by"]["csm"]["u-ana"]["responses"] == 3
+
+
+def test_an_upgrade_at_1_december_midnight_in_the_company_zone_is_decembers(
+    engine: Engine,
+) -> None:
+    load(
+        engine,
+        *BASICS,
+        {"type": "mrr", "account": "acme", "at": "2026-12-01T00:00:00+01:00", "mrr": 4000},
+    )
+    berlin = Money(timezone="Europe/Berlin")
+    with transaction(engine) as session:
+        november = revenue_report(session, "2026-11", berlin)
+        december = revenue_report(session, "2026-12", berlin)
+    assert (november["mrr_end"], november["expansion"]) == (2500, 0)
+    assert (december["mrr_start"], december["expansion"], december["mrr_end"]) == (2500, 1500, 4000)

@@ -16,6 +16,7 @@ def _register() -> None:
         health,
         hours,
         importing,
+        rates,
         reports,
         scorecard,
         serve,

@@ -155,5 +155,6 @@ def demo_command(
             targets=sla_targets(),
             timezone=settings.timezone,
             weights=settings.weights(),
+            base_currency=settings.base_currency,
         )
     _print_summary(summary)

@@ -50,5 +50,6 @@ def _load_demo_if_empty(engine: Engine) -> None:
             targets=sla_targets(),
             timezone=settings.timezone,
             weights=settings.weights(),
+            base_currency=settings.base_currency,
         )
     console.print(f"Demo loaded: {summary.lines:,} records.")

@@ -6,17 +6,27 @@ An account's MRR is a step function of time. Its account line's `mrr` holds from
 an `mrr` event sets the MRR to its amount from its instant on (a level, not a delta); a churn
 sets it to zero from its instant on, and a later `mrr` event reactivates the account. "MRR at
 t" includes every event stamped at or before t (PRODUCT.md 4, "Events take effect at their
-instant"). Decisions this module makes where the product text is silent:
+instant").
+
+A month owns the changes stamped in [its first instant, the next month's first instant)
+(PRODUCT.md 6): its "MRR at start" is the MRR in force just before its first instant
+(`mrr_before`), and its end is the next month's start, read the same way. Billing systems
+stamp period changes at a period's first instant, so an upgrade or a cancellation stamped
+1 December 00:00 is December's movement, not November's.
+
+For revenue a logo is a paying account: one whose MRR is above zero. A month's logo churn is
+the accounts paying at its start and not at its end, whether a `churn` line or an `mrr` line
+of zero took them there; an account at zero MRR at the start is not in the denominator.
+
+Decisions this module makes where the product text is silent:
 
 - Nothing happens to an account before its start: its MRR is zero and it is not active, and
   events stamped before its start are ignored.
 - Events at one instant apply in the order start, `mrr`, churn: a churn and an `mrr` event
   with the same stamp leave the account churned.
-- Active = started and not churned (an `mrr` event after a churn reactivates). An account
-  with an MRR of zero that never churned is active; its revenue still moves to zero.
-- Logo churn of a window counts the accounts active at its start that are not active at its
-  end; a churn undone by a reactivation inside the window nets out, as its MRR does. So an
-  account churned at exactly the first instant of M+1 counts as churned in M.
+- `is_active` (started and not churned, an `mrr` event after a churn reactivating) is the
+  lifecycle the health model replays; the revenue figures count paying logos instead.
+- A churn undone by a reactivation inside a window nets out, as its MRR does.
 - Ratios (NRR, GRR, logo churn) are floats, fractions from 0 to 1 (NRR may exceed 1), None
   when the denominator is zero. Amounts are Decimal everywhere; `to_json` writes them as JSON
   numbers (int when whole, else float, as FastAPI's decimal encoder does).
@@ -27,7 +37,7 @@ Instants are timezone-aware datetimes; months are "YYYY-MM" in the company zone,
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -132,6 +142,16 @@ def mrr_at(account: RevenueAccount, instant: datetime) -> Decimal:
     _aware(instant, "instant")
     step = _step_at(account, instant)
     return step.mrr if step else ZERO
+
+
+def mrr_before(account: RevenueAccount, instant: datetime) -> Decimal:
+    """The account's MRR in force just before `instant`: every change stamped strictly before
+    it, none stamped at it. A month's "MRR at start" (PRODUCT.md 6: a month owns the changes
+    stamped at its first instant)."""
+    _aware(instant, "instant")
+    steps = _steps(account)
+    index = bisect_left([s.at for s in steps], instant) - 1
+    return steps[index].mrr if index >= 0 else ZERO
 
 
 def is_active(account: RevenueAccount, instant: datetime) -> bool:
@@ -282,32 +302,37 @@ def classify(start: Decimal, end: Decimal, paid_earlier: bool) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class AccountMovement:
-    """One account across a window, in its own currency: what a figure links to."""
+    """One account across a window, in its own currency: what a figure links to. The MRRs
+    are those in force just before the window's start and just before its end."""
 
     account_id: str
     currency: str
     kind: str | None
     mrr_start: Decimal
     mrr_end: Decimal
-    active_start: bool
-    active_end: bool
 
     @property
     def amount(self) -> Decimal:
         return abs(self.mrr_end - self.mrr_start)
 
     @property
+    def paying_start(self) -> bool:
+        """A logo at the window's start: MRR above zero (PRODUCT.md 6)."""
+        return self.mrr_start > 0
+
+    @property
     def logo_churned(self) -> bool:
-        return self.active_start and not self.active_end
+        """Paying at the start and not at the end, with or without a `churn` line."""
+        return self.mrr_start > 0 and self.mrr_end == 0
 
 
 def account_movement(account: RevenueAccount, start: datetime, end: datetime) -> AccountMovement:
-    """The account's MRR and activity at `start` and at `end`, and its movement between."""
-    mrr_start, mrr_end = mrr_at(account, start), mrr_at(account, end)
+    """The account's MRR just before `start` and just before `end`, and its movement between:
+    the window owns the changes stamped in [start, end) (PRODUCT.md 6)."""
+    mrr_start, mrr_end = mrr_before(account, start), mrr_before(account, end)
     paid = mrr_start == 0 and mrr_end > 0 and paid_before(account, start)
     kind = classify(mrr_start, mrr_end, paid)
-    active = is_active(account, start), is_active(account, end)
-    return AccountMovement(account.id, account.currency, kind, mrr_start, mrr_end, *active)
+    return AccountMovement(account.id, account.currency, kind, mrr_start, mrr_end)
 
 
 def _ratio(numerator: Decimal | int, denominator: Decimal | int) -> float | None:
@@ -350,7 +375,7 @@ class Movements:
 
     @property
     def logo_churn(self) -> float | None:
-        """Accounts active at the start and not at the end ÷ accounts active at the start."""
+        """Accounts paying at the start and not at the end ÷ accounts paying at the start."""
         return _ratio(self.accounts_churned, self.accounts_start)
 
     def to_json(self) -> dict[str, Any]:
@@ -385,7 +410,7 @@ def _summarise(
         month=month,
         first_month=first_month,
         currency=currency,
-        accounts_start=sum(m.active_start for m in moves),
+        accounts_start=sum(m.paying_start for m in moves),
         accounts_churned=sum(m.logo_churned for m in moves),
         accounts=tuple(moves),
         **totals,
@@ -411,10 +436,11 @@ def movements(
     base_currency: str = "USD",
     rates: Mapping[str, Decimal] | None = None,
 ) -> Movements:
-    """Month `month`'s movements (PRODUCT.md 6): each account's MRR at the month's start
-    against its MRR at the next month's start, in the company zone `tz`; changes inside the
-    month net out. With `months` > 1, the window is the `months` months ending with `month`
-    (see `trailing_12_months`). Totals are in `report_currency`, converted at `rates`."""
+    """Month `month`'s movements (PRODUCT.md 6): each account's MRR just before the month's
+    first instant against its MRR just before the next month's, in the company zone `tz`, so
+    the month owns the changes stamped in [its start, the next start); they net out. With
+    `months` > 1, the window is the `months` months ending with `month` (see
+    `trailing_12_months`). Totals are in `report_currency`, converted at `rates`."""
     book = list(accounts)
     currency = report_currency(book, base_currency)
     first, moves = _window(book, month, months, tz)
@@ -430,10 +456,11 @@ def trailing_12_months(
     rates: Mapping[str, Decimal] | None = None,
 ) -> Movements:
     """Trailing-12-month figures ending with `month` (PRODUCT.md 6): one window from the start
-    of M−11 to the start of M+1, classified as a month is. So T12M NRR is the cohort of
-    accounts paying at M−11's start: their MRR at M+1's start ÷ their MRR then (accounts new
-    in the window are left out); T12M GRR caps each of them at its starting MRR; T12M logo
-    churn is the accounts active at M−11's start not active at M+1's start ÷ the former."""
+    of M−11 to the start of M+1 (each read just before), classified as a month is. So T12M
+    NRR is the cohort of accounts paying at M−11's start: their MRR at M+1's start ÷ their
+    MRR then (accounts new in the window are left out); T12M GRR caps each of them at its
+    starting MRR; T12M logo churn is the accounts paying at M−11's start and not at M+1's
+    start ÷ the former."""
     return movements(accounts, month, tz, months=12, base_currency=base_currency, rates=rates)
 
 

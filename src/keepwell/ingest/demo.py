@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from functools import cache
 from itertools import accumulate
 from os import PathLike
@@ -71,7 +72,7 @@ class Persona:
     testimonial: float  # chance an eligible account is asked, about twice a year
     style: str  # how replies read: direct | friendly | filler (demo_text.OPENERS)
     auto_reply: bool  # an email auto-responder acknowledges first (never a response)
-    forgets: float  # share of requests answered but never marked resolved
+    forgets: float  # share of requests answered but marked resolved only days later
     happiness: float  # mean NPS score of the accounts
     ratings: str  # the manager's usual ratings of METRICS: g, y or r each
     churn_risk: float  # how likely one of their accounts is to leave, relative to others
@@ -248,6 +249,9 @@ REASSIGNMENTS = (
     ("u-joy", "u-chloe", 60),
 )
 CURRENCY = {"GB": "GBP", "DE": "EUR", "AT": "EUR", "FR": "EUR", "NL": "EUR"}
+# What one unit of each of the demo's currencies is worth in US dollars: plausible rates of
+# late 2026, which the demo loads as the admin's (PRODUCT.md 6).
+USD_PRICES = {"USD": Decimal(1), "EUR": Decimal("1.08"), "GBP": Decimal("1.27")}
 SEGMENTS = (("enterprise", 0.2), ("mid-market", 0.4), ("smb", 0.4))
 WRITERS = {"champion": 5.0, "user": 4.0, "executive_sponsor": 1.0}  # who raises requests
 CHAMPION = {"champion": 1.0}
@@ -261,6 +265,19 @@ def generate_demo(seed: int = 7, today: date | None = None) -> Iterator[Record]:
     00:00 UTC of `today`). It defaults to the current date; pass it for a repeatable book.
     """
     yield from _Book(seed, today or date.today()).records()
+
+
+def demo_rates(base: str = "USD") -> dict[str, Decimal]:
+    """The demo's exchange rates into `base`: one unit of each of its other currencies in
+    `base`. None when `base` is not one of the demo's currencies (the admin sets them)."""
+    if base not in USD_PRICES:
+        return {}
+    price = USD_PRICES[base]
+    return {
+        code: (usd / price).quantize(Decimal("0.00000001"))
+        for code, usd in USD_PRICES.items()
+        if code != base
+    }
 
 
 def write_demo(
@@ -755,6 +772,7 @@ class _Book:
             "manager": self.members[MANAGER].first_name,
             "account": account.name.split()[0],
             "country": text.COUNTRY_NAMES[account.country],
+            "place": text.COUNTRY_PLACES[account.country],
             "month": _month_name(at),
             "day": _weekday_label(later),
             "n": rng.randint(10_000, 99_999),
@@ -829,16 +847,30 @@ class _Book:
         median, sigma = persona.resolution
         done = clock.add(replied, rng.lognormvariate(math.log(median), sigma) * HOUR)
         done = max(done, busy_until + rng.randint(10, 60) * MINUTE)
+        if account.churn is not None:  # a leaving client's requests are wrapped up first
+            floor = max(replied, busy_until) + MINUTE
+            done = max(floor, min(done, account.churn - DAY))
         self._follow_ups(rng, account, thread, channel, clock, replied, done, contact, fill)
         closing = rng.choice(text.CLOSINGS)
         self._message(account, thread, done, owner.id, "outbound", channel, closing)
-        if rng.random() < persona.forgets:
-            return
+        forgot = rng.random() < persona.forgets
         resolved = done + rng.randint(1, 20) * MINUTE
+        if forgot:
+            resolved = self._found_later(rng, account, resolved)
         note = rng.choice(topic.notes).format_map(fill)
         record = {"type": "resolve", "thread": thread, "at": resolved, "by": owner.id}
         if self._emit(account, resolved, {**record, "note": note}) and rng.random() < 0.07:
             self._csat(rng, account, contact, resolved, persona)
+
+    def _found_later(self, rng: random.Random, account: _Account, resolved: int) -> int:
+        """A request answered but not marked resolved: the owner finds it when tidying the
+        inbox, or the manager asks, a few days to two weeks later, as a real team would;
+        an account about to leave has its requests closed before it goes. So only the last
+        fortnight's forgotten requests are still open on the demo's today."""
+        late = resolved + rng.randint(3, 14) * DAY + rng.randint(0, 8 * 60) * MINUTE
+        if account.churn is not None:
+            late = min(late, max(resolved, account.churn - rng.randint(1, 3) * DAY))
+        return late
 
     def _answer(
         self,
@@ -920,7 +952,7 @@ class _Book:
     ) -> None:
         is_novel = rng.random() < novel
         reasons = text.NOVEL_REASONS if is_novel else text.ESCALATION_REASONS
-        reason = rng.choice(reasons).format(country=text.COUNTRY_NAMES[account.country])
+        reason = rng.choice(reasons).format_map(_places(account.country))
         record = {"type": "escalate", "thread": thread, "at": at, "by": owner.id, "to": MANAGER}
         self._emit(account, at, {**record, "novel": is_novel, "reason": reason})
 
@@ -1050,6 +1082,8 @@ class _Book:
         if rng.random() < 0.35:
             replied = at + int(rng.uniform(0.3, 30) * HOUR)
             ask = rng.choice(text.OUTREACH_REPLIES).format_map(fill)
+            if account.churn is not None and replied > account.churn - 14 * DAY:
+                return  # a leaving client opens nothing new (as in `_arrivals`)
             self._request(rng, account, thread, channel, replied, contact, ask, OUTREACH, fill)
 
     def _reviews_with_sponsor(self, rng: random.Random, account: _Account) -> None:
@@ -1134,7 +1168,7 @@ class _Book:
             at = before[-1]
             mrr = max(50, round(mrr * 0.6 / 50) * 50)
             self._emit(account, at, {"type": "mrr", "account": account.id, "mrr": mrr})
-        reason = rng.choice(text.CHURN_REASONS).format(country=text.COUNTRY_NAMES[account.country])
+        reason = rng.choice(text.CHURN_REASONS).format_map(_places(account.country))
         self._emit(account, churn, {"type": "churn", "account": account.id, "reason": reason})
         self._emit(account, churn, {"type": "mrr", "account": account.id, "mrr": 0})
         account.stop = churn
@@ -1248,6 +1282,10 @@ def _nudged(rng: random.Random, bands: list[int], chance: float) -> list[int]:
         i = rng.randrange(len(bands))
         bands[i] = min(2, max(0, bands[i] + rng.choice((-1, 1))))
     return bands
+
+
+def _places(country: str) -> dict[str, str]:
+    return {"country": text.COUNTRY_NAMES[country], "place": text.COUNTRY_PLACES[country]}
 
 
 def _other(channel: str) -> str:

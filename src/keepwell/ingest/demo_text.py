@@ -2,8 +2,9 @@
 
 The demo vendor is an employer-of-record and payroll platform, so the requests are the ones
 such a CS team answers every day. Placeholders: {first} (the client contact's first name),
-{csm} (the CSM's first name), {manager} (the manager's first name), {account}, {country},
-{month}, {day}, {n}.
+{csm} (the CSM's first name), {manager} (the manager's first name), {account}, {country}
+(a country as a noun: "the UK"), {place} (a country before a noun: "the UK team" is "the
+{place} team", never "the {country} team"), {month}, {day}, {n}.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ TOPICS: tuple[Topic, ...] = (
             "We can meet {day}. I've opened the onboarding checklist for you.",
         ),
         (
-            "{country} needs the contract signed 10 business days before the start date, so "
+            "In {country} the contract must be signed 10 business days before the start date, so "
             "{day} works if we get the details by Monday. Use the standard template with the "
             "local probation clause.",
             "Use the local template: 3-month probation, 13th salary included. Legal reviews "
@@ -107,7 +108,7 @@ TOPICS: tuple[Topic, ...] = (
             "We have to let someone go in {country}. Can we talk today?",
         ),
         (
-            "Sorry to hear. I'll send the {country} offboarding checklist within the hour.",
+            "Sorry to hear. I'll send the {place} offboarding checklist within the hour.",
             "Yes, let's talk at 3pm your time. I'll bring the local notice rules.",
         ),
         (
@@ -235,7 +236,7 @@ TOPICS: tuple[Topic, ...] = (
             "Is {day} a public holiday in {country}? Our team there says yes.",
         ),
         (
-            "The {country} calendar is built in; I'll show you where to switch it on.",
+            "The {place} calendar is built in; I'll show you where to switch it on.",
             "Checking the official calendar and I'll confirm today.",
         ),
         (
@@ -293,7 +294,7 @@ TOPICS: tuple[Topic, ...] = (
 # More from the client before anyone answered.
 NUDGES = (
     "Any update on this?",
-    "Adding some context: it affects the whole {country} team.",
+    "Adding some context: it affects the whole {place} team.",
     "Sorry, one more detail: we need this before {day}.",
     "Following up, this is getting urgent for us.",
     "Also, our finance lead is asking about it.",
@@ -375,8 +376,8 @@ OUTREACH = (
     ("Checking in", "Quick check-in: how did the {month} payroll run go for your team?"),
     ("New feature", "We've launched instant payslips in {country}. Want a 15-minute demo?"),
     ("Renewal", "Your renewal is coming up. Can we book 30 minutes to review the year?"),
-    ("Labour-law change", "Heads-up: {country} changes overtime rules next quarter. Here is "
-     "what it means for your team."),
+    ("Labour-law change", "Heads-up: overtime rules change in {country} next quarter. Here "
+     "is what it means for your team."),
     ("Usage", "I noticed only half your managers use approvals. Want me to run a short "
      "training?"),
     ("Quarter ahead", "Any hiring planned next quarter? We can prepare contracts early."),
@@ -404,7 +405,7 @@ ACTIVITY_TEXTS = {
     "check_in": (
         "Weekly check-in with {first}: no blockers",
         "Check-in: payroll ran on time, {first} happy",
-        "Check-in: {first} asked about {country} bonuses",
+        "Check-in: {first} asked about {place} bonuses",
         "Slack check-in, no issues reported",
     ),
     "call": (
@@ -441,7 +442,7 @@ NEXT_STEPS = (
     "Send the {month} usage report",
     "Book the quarterly review",
     "Follow up on the open invoice question",
-    "Share the {country} hiring guide",
+    "Share the {place} hiring guide",
     "Confirm renewal terms with the sponsor",
     "Run approvals training for managers",
     "Check in after the payroll run",
@@ -474,7 +475,7 @@ CHURN_REASONS = (
     "Switched to a competitor",
     "Company acquired",
     "Budget cuts",
-    "Closed the {country} entity",
+    "Closed the {place} entity",
 )
 
 ACCOUNT_NAMES = (
@@ -502,6 +503,8 @@ COUNTRY_NAMES = {
     "AR": "Argentina", "CO": "Colombia", "PH": "the Philippines", "SG": "Singapore",
     "JP": "Japan",
 }  # fmt: skip
+# A country before a noun ("the UK team", "Share the UK hiring guide"): no article of its own.
+COUNTRY_PLACES = {code: name.removeprefix("the ") for code, name in COUNTRY_NAMES.items()}
 TAGS = ("eor", "payroll", "contractors", "benefits", "equipment")
 
 # Client contacts' names by the account's country.

@@ -1,10 +1,11 @@
-"""The demo book: generated, imported through the importer like any file, and given the
-health history a real book would have from its daily recomputes."""
+"""The demo book: generated, imported through the importer like any file, given the health
+history a real book would have from its daily recomputes, and the exchange rates an admin
+would have set for its euro and pound accounts."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import orjson
@@ -12,8 +13,10 @@ from sqlalchemy.orm import Session
 
 from keepwell.domain.health import DEFAULT_WEIGHTS
 from keepwell.domain.sla import SlaTargets
+from keepwell.ingest.demo import demo_rates
 from keepwell.services.health import recompute_health_days
 from keepwell.services.importing import ImportSummary, import_lines
+from keepwell.services.rates import set_missing_rates
 
 HEALTH_HISTORY_DAYS = 90
 
@@ -26,10 +29,15 @@ def load_demo(
     targets: SlaTargets,
     timezone: str = "UTC",
     weights: Mapping[str, float] = DEFAULT_WEIGHTS,
+    base_currency: str = "USD",
 ) -> ImportSummary:
     """Import the demo's records, then keep the health of the days before `today` (the
-    snapshots a daily recompute would have left: trends and the back-test have history)."""
+    snapshots a daily recompute would have left: trends and the back-test have history),
+    and set the demo's exchange rates into `base_currency` that the book has none for yet
+    (an admin's own rates stay)."""
     summary = import_lines(session, (orjson.dumps(r) for r in records), targets=targets)
+    set_at = datetime.combine(today, time(), tzinfo=UTC)
+    set_missing_rates(session, demo_rates(base_currency), base_currency, set_at)
     days = [today - timedelta(days=d) for d in range(1, HEALTH_HISTORY_DAYS + 1)]
     recompute_health_days(session, days, timezone=timezone, weights=weights)
     return summary

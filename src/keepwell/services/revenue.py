@@ -10,23 +10,28 @@ from sqlalchemy.orm import Session
 
 from keepwell.domain import nps, revenue
 from keepwell.services.book import load_book, load_surveys
+from keepwell.services.rates import rates_in_force
 
 
 @dataclass(frozen=True)
 class Money:
-    """How a report converts amounts: the company zone, base currency and admin's rates."""
+    """How a report converts amounts: the company zone, the base currency, and the rates of
+    the environment (`KEEPWELL_EXCHANGE_RATES`), which override the book's stored ones."""
 
     timezone: str = "UTC"
     base_currency: str = "USD"
-    rates: dict[str, Decimal] = field(default_factory=dict)
+    rate_overrides: dict[str, Decimal] = field(default_factory=dict)
 
 
 def revenue_report(session: Session, month: str, money: Money) -> dict[str, Any]:
     """Month `month`: the book's movements, the trailing 12 months, and the breakdowns by
-    CSM and team (owner at the month's start) and by segment."""
+    CSM and team (owner at the month's start) and by segment. Amounts over several
+    currencies convert at the book's rates, overridden by the environment's (MissingRateError
+    names a currency without one)."""
     book = load_book(session)
     accounts = book.revenue_accounts(money.timezone)
-    tz, base, rates = money.timezone, money.base_currency, money.rates
+    tz, base = money.timezone, money.base_currency
+    rates = rates_in_force(session, money.rate_overrides)
     groups = book.groupings(revenue.month_start(month, tz))
     month_figures = revenue.movements(accounts, month, tz, base_currency=base, rates=rates)
     trailing = revenue.trailing_12_months(accounts, month, tz, base_currency=base, rates=rates)

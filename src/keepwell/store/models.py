@@ -317,3 +317,15 @@ class HealthOverride(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ExchangeRate(Base):
+    """The admin's rate of one currency into the base currency (PRODUCT.md 6): one unit of
+    `currency` is worth `rate` units of the base. The book's own setting; the environment's
+    `KEEPWELL_EXCHANGE_RATES` overrides it per currency."""
+
+    __tablename__ = "exchange_rates"
+
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    rate: Mapped[Decimal] = mapped_column(Numeric(18, 8))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)

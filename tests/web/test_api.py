@@ -165,3 +165,12 @@ def test_it_serves_an_accounts_health_even_before_the_first_snapshot(client: Tes
     body = client.get("/api/accounts/acme/health").json()
     assert (body["account_id"], body["score"], body["measures"]) == ("acme", None, {})
     assert client.get("/api/accounts/nope/health").status_code == 404
+
+
+def test_it_serves_the_health_backtest_with_intervals(client: TestClient) -> None:
+    response = client.get("/api/health/backtest", params={"as_of": "2026-11-23"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["quarters"] == ["2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3"]
+    assert {"auc", "auc_low", "auc_high"} <= set(body["current"])
+    assert client.get("/api/health/backtest", params={"quarters": 0}).status_code == 422

@@ -164,8 +164,9 @@ def _before(earlier: datetime | None, at: datetime) -> bool:
 def last_exchange_at(
     messages: Iterable[ThreadMessage], activities: Iterable[tuple[datetime, str]], as_of: datetime
 ) -> datetime | None:
-    """The latest two-way exchange at or before `as_of`: a message exchange (see
-    `two_way_exchanges`) or a call, meeting or EBR activity (`(at, kind)` pairs)."""
+    """The latest two-way exchange at or before `as_of` (PRODUCT.md 5, engagement): a
+    message exchange (see `two_way_exchanges`) or a call, meeting or EBR activity (`(at,
+    kind)` pairs); None when there never was one."""
     talks = [at for at, kind in activities if kind in EXCHANGE_ACTIVITIES]
     return max((at for at in [*two_way_exchanges(messages), *talks] if at <= as_of), default=None)
 

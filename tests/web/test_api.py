@@ -1,10 +1,13 @@
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from book import BASICS, load, message, resolve
+from keepwell.services.health import add_override, recompute_health
+from keepwell.store.db import transaction
 from keepwell.web.app import create_app
 
 GLOBEX = {
@@ -165,3 +168,28 @@ def test_it_serves_an_accounts_health_even_before_the_first_snapshot(client: Tes
     body = client.get("/api/accounts/acme/health").json()
     assert (body["account_id"], body["score"], body["measures"]) == ("acme", None, {})
     assert client.get("/api/accounts/nope/health").status_code == 404
+
+
+def test_it_serves_the_health_backtest_with_intervals(client: TestClient) -> None:
+    response = client.get("/api/health/backtest", params={"as_of": "2026-11-23"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["quarters"] == ["2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3"]
+    assert {"auc", "auc_low", "auc_high"} <= set(body["current"])
+    assert client.get("/api/health/backtest", params={"quarters": 0}).status_code == 422
+
+
+def test_an_override_added_after_the_last_recompute_shows_at_once(
+    client: TestClient, engine: Engine
+) -> None:
+    with transaction(engine) as session:
+        recompute_health(session, date(2026, 10, 8))
+        add_override(session, "acme", "red", "Champion left", date(2099, 1, 1),
+                     by="u-kyle", now=datetime.now(UTC))  # fmt: skip
+    body = client.get("/api/accounts/acme/health").json()
+    assert (body["day"], body["band"]) == ("2026-10-08", "red")
+    assert body["override"]["reason"] == "Champion left"
+    asked = client.get("/api/accounts/acme/health", params={"day": "2026-10-08"}).json()
+    assert asked["override"] is None  # that day ended before the override was added
+    none = client.get("/api/accounts/acme/health", params={"day": "2026-10-07"}).json()
+    assert none["day"] is None

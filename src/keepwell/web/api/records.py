@@ -10,8 +10,8 @@ from pydantic import BaseModel
 
 from keepwell.config import get_settings
 from keepwell.services import browse
-from keepwell.services.health import account_health
-from keepwell.store.models import Account, Message, Request, User
+from keepwell.services.health import UnknownAccount, account_health, backtest_report, today_in
+from keepwell.store.models import Message, Request, User
 from keepwell.web.api.pagination import PagingDep
 from keepwell.web.api.schemas import AccountOut, MessageOut, Page, RequestOut, UserOut
 from keepwell.web.deps import NowDep, SessionDep
@@ -61,12 +61,45 @@ class HealthOut(BaseModel):
 
 
 @router.get("/accounts/{account_id}/health", response_model=HealthOut, tags=["accounts"])
-def get_account_health(account_id: str, session: SessionDep, now: NowDep) -> HealthOut:
-    """The account's latest health snapshot, its 30-day trend and why (PRODUCT.md 5)."""
-    if session.get(Account, account_id) is None:
-        raise HTTPException(404, f"no account {account_id!r}")
+def get_account_health(
+    account_id: str,
+    session: SessionDep,
+    now: NowDep,
+    day: Annotated[
+        date | None, Query(description="The snapshot's day (default: the latest).")
+    ] = None,
+) -> HealthOut:
+    """The account's health snapshot, its 30-day trend and why, with the override in force
+    at the moment asked (PRODUCT.md 5); every field null when there is no snapshot."""
     timezone = get_settings().timezone
-    return HealthOut.model_validate(account_health(session, account_id, now.date(), timezone))
+    try:
+        shown = account_health(session, account_id, now, timezone, day=day)
+    except UnknownAccount:
+        raise HTTPException(404, f"no account {account_id!r}") from None
+    return HealthOut.model_validate(shown)
+
+
+@router.get("/health/backtest", tags=["health"])
+def get_health_backtest(
+    session: SessionDep,
+    now: NowDep,
+    as_of: Annotated[
+        date | None, Query(description="Today, YYYY-MM-DD (default: today, company zone).")
+    ] = None,
+    quarters: Annotated[int, Query(ge=1, le=20, description="Past quarters to test.")] = 4,
+) -> dict[str, Any]:
+    """How well health at each quarter's start predicted that quarter's churn (ROC AUC with
+    its 95 % interval), and weights fitted on the book's history, offered only when at
+    least 20 churned account-quarters stand behind them and they beat the current weights
+    out of sample beyond the interval; otherwise `fitted.why` says why not (PRODUCT.md 5)."""
+    settings = get_settings()
+    return backtest_report(
+        session,
+        as_of or today_in(now, settings.timezone),
+        quarters=quarters,
+        timezone=settings.timezone,
+        weights=settings.weights(),
+    )
 
 
 @router.get("/users", response_model=Page[UserOut], tags=["users"])

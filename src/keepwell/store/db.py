@@ -77,9 +77,19 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Session]:
-    """One session in one transaction: committed on success, rolled back on any error."""
-    with make_sessionmaker(engine)() as session, session.begin():
+def transaction(engine: Engine, *, writes: bool = False) -> Iterator[Session]:
+    """One session in one transaction: committed on success, rolled back on any error.
+
+    `writes`: for a use case that reads and then writes from what it read. On SQLite it takes
+    the write lock at once (`WRITES`); otherwise a writer that commits between its reads and
+    its first write makes it fail with "database is locked" (SQLite refuses to write from a
+    stale snapshot) instead of waiting its turn."""
+    options = WRITES if writes else {}
+    with (
+        engine.connect().execution_options(**options) as connection,
+        Session(bind=connection, expire_on_commit=False) as session,
+        session.begin(),
+    ):
         yield session
 
 

@@ -122,6 +122,13 @@ def migrate(engine: Engine) -> None:
     """
     if schema_is_current(engine):
         return
+    with migration_transaction(engine) as connection:
+        command.upgrade(alembic_config(engine, connection), "head")
+
+
+@contextmanager
+def migration_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in the transaction migrations run in, holding the migration lock."""
     with engine.connect() as connection:
         connection.execution_options(**WRITES)
         with connection.begin():
@@ -129,7 +136,7 @@ def migrate(engine: Engine) -> None:
                 connection.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
                 )
-            command.upgrade(alembic_config(engine, connection), "head")
+            yield connection
 
 
 def schema_revisions(engine: Engine) -> tuple[set[str], set[str]]:

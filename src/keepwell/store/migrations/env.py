@@ -5,7 +5,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from keepwell.config import get_settings
-from keepwell.store.db import WRITES, make_engine
+from keepwell.store.db import make_engine, migration_transaction
 from keepwell.store.models import Base
 
 config = context.config
@@ -25,8 +25,7 @@ given: Connection | None = config.attributes.get("connection")
 if given is not None:
     run(given)  # the caller's transaction holds every migration
 else:
+    # `alembic upgrade` run by hand: the same transaction and lock as `keepwell migrate`.
     engine = config.attributes.get("engine") or make_engine(get_settings().database_url)
-    with engine.connect() as connection:
-        connection.execution_options(**WRITES)
-        with connection.begin():
-            run(connection)
+    with migration_transaction(engine) as connection:
+        run(connection)

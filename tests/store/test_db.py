@@ -5,9 +5,12 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
 from sqlalchemy import Engine, inspect, make_url, text
 
-from keepwell.store.db import transaction
+from book import BASICS, load
+from keepwell.store.db import migration_transaction, transaction
 
 
 class Abandoned(Exception):
@@ -38,3 +41,16 @@ def test_a_writing_transaction_takes_sqlites_write_lock_at_once(
             other.execute("BEGIN IMMEDIATE")
             other.execute("ROLLBACK")
     other.close()
+
+
+def test_a_migration_may_recreate_a_table_that_others_refer_to(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's batch migrations: PostgreSQL alters tables in place")
+    load(engine, *BASICS)  # a contact refers to the account
+    with migration_transaction(engine) as connection:
+        operations = Operations(MigrationContext.configure(connection))
+        with operations.batch_alter_table("accounts", recreate="always"):
+            pass  # what a batch migration does on SQLite: copy, drop, rename
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT id FROM accounts")).scalars().all() == ["acme"]
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

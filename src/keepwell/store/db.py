@@ -128,8 +128,13 @@ def migrate(engine: Engine) -> None:
 
 @contextmanager
 def migration_transaction(engine: Engine) -> Iterator[Connection]:
-    """A connection in the transaction migrations run in, holding the migration lock."""
-    with engine.connect() as connection:
+    """A connection in the transaction migrations run in, holding the migration lock.
+
+    On SQLite, foreign keys are off meanwhile (before the transaction: inside one the pragma
+    does nothing) and checked whole before the commit, as SQLite's procedure for schema
+    changes has it: a batch migration recreates a table by copying it and dropping the old
+    one, which foreign keys on would refuse for any table that others refer to."""
+    with engine.connect() as connection, _foreign_keys_off(connection):
         connection.execution_options(**WRITES)
         with connection.begin():
             if connection.dialect.name == "postgresql":
@@ -137,6 +142,25 @@ def migration_transaction(engine: Engine) -> Iterator[Connection]:
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
                 )
             yield connection
+            if connection.dialect.name == "sqlite":
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+
+
+@contextmanager
+def _foreign_keys_off(connection: Connection) -> Iterator[None]:
+    raw = connection.connection.driver_connection
+    if connection.dialect.name != "sqlite" or raw is None:
+        yield
+        return
+    was_on = raw.execute("PRAGMA foreign_keys").fetchone()[0]
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        if was_on:
+            raw.execute("PRAGMA foreign_keys=ON")
 
 
 def schema_revisions(engine: Engine) -> tuple[set[str], set[str]]:

@@ -16,6 +16,7 @@ def _register() -> None:
         health,
         hours,
         importing,
+        migrate,
         rates,
         reports,
         scorecard,

@@ -39,6 +39,7 @@ from keepwell.services.batch import gc_paused
 from keepwell.services.side_load import SIDE_LOAD_FROM_BYTES, SideLoad, side_loading
 from keepwell.services.sla import SLA_COLUMNS, clock_values, recompute_sla
 from keepwell.store import bulk
+from keepwell.store.db import WRITES
 from keepwell.store.models import Base
 
 ProgressCallback = Callable[[str, int], None]
@@ -142,11 +143,17 @@ def import_file(
 
     A large file into an empty messages table on SQLite is side loaded: a second process
     writes the messages meanwhile (`keepwell.services.side_load`).
+
+    The transaction takes SQLite's write lock at its first statement, so that no other
+    writer changes what the import planned from; not with a side load, whose scratch database
+    it would lock too, away from the worker: then the import begins as readers do, and a
+    writer that came between its reads and its writes makes it fail (SQLite checks), never
+    write from a stale plan.
     """
     with (
         engine.connect() as connection,
         side_loading(connection, path, side_load_from) as side,
-        Session(bind=connection) as session,
+        Session(bind=connection.execution_options(**({} if side else WRITES))) as session,
         session.begin(),  # committed or rolled back before the side load closes
         path.open("rb") if lines is None else nullcontext(lines) as stream,
     ):
@@ -180,16 +187,19 @@ def _import(
     plans = plan_changes(batch, lambda rt, keys: _stored_digests(connection, rt, keys))
     summary = ImportSummary(lines=batch.lines, skipped=errors)
     touched = _touched_threads(plans)
+    # A message that moves to another thread leaves the requests of the one it was in.
+    touched |= _threads_left(connection, plans)
     stored_before = _existing_ids(connection, "thread", touched) if touched else set()
     _write_all(connection, batch, plans, summary, progress, side)
     _rebuild_requests(connection, plans, touched, stored_before, summary, targets)
-    _refresh_statistics(connection, plans, summary)
+    large = _largely_written(plans, summary)
     if side:  # nothing since has read the tables it writes
         # The parsed file is freed while the worker is still busy, not after it is done.
         del batch, plans
         summary.side_loaded = side.finish(
             connection, lambda name, plan: _write(connection, RECORD_TYPES[name], plan)
         )
+    _refresh_statistics(connection, large)  # after the side load's rows are in
     session.expire_all()
     return summary
 
@@ -221,14 +231,8 @@ def _write_all(
 ANALYZE_FROM = 10_000
 
 
-def _refresh_statistics(
-    connection: Connection, plans: dict[str, TypeChanges], summary: ImportSummary
-) -> None:
-    """After a large load PostgreSQL plans with statistics of the tables as they were until
-    autovacuum catches up: a query on a table it believes empty may run an index probe per
-    row. ANALYZE samples a fixed number of rows, a fraction of a second on millions."""
-    if connection.dialect.name != "postgresql":
-        return
+def _largely_written(plans: dict[str, TypeChanges], summary: ImportSummary) -> list[str]:
+    """The tables this import wrote at least ANALYZE_FROM rows of."""
     tables = [
         RECORD_TYPES[name].table
         for name, plan in plans.items()
@@ -236,6 +240,15 @@ def _refresh_statistics(
     ]
     if summary.requests_rebuilt >= ANALYZE_FROM:
         tables.append("requests")
+    return tables
+
+
+def _refresh_statistics(connection: Connection, tables: list[str]) -> None:
+    """After a large load PostgreSQL plans with statistics of the tables as they were until
+    autovacuum catches up: a query on a table it believes empty may run an index probe per
+    row. ANALYZE samples a fixed number of rows, a fraction of a second on millions. SQLite
+    keeps none until asked, and then plans with the ones it was given: they are refreshed
+    the same way (sampled, `PRAGMA analysis_limit`). Both inside the import's transaction."""
     for name in tables:
         connection.execute(text(f"ANALYZE {connection.dialect.identifier_preparer.quote(name)}"))
 
@@ -316,15 +329,17 @@ def _rebuild_requests(
 ) -> None:
     """Replay every thread the import touched and replace its requests.
 
-    Threads the database held before the import come back from the database whole, after
-    the writes; threads new in this file are replayed from its rows, which are all inserts
-    (a resolve or escalation can only name a thread that has messages).
+    Threads the database held before the import, and threads an updated message moved
+    into, come back from the database whole, after the writes; the other threads, new in
+    this file, are replayed from its rows, which are all inserts (a resolve or escalation can
+    only name a thread that has messages).
     """
     if not touched:
         return
     requests = _table("requests")
-    messages, actions = _events_from_file(plans, touched - stored_before)
-    stored_messages, stored_actions = _events_from_store(connection, stored_before)
+    from_store = stored_before | _threads_of_updates(plans)
+    messages, actions = _events_from_file(plans, touched - from_store)
+    stored_messages, stored_actions = _events_from_store(connection, from_store)
     if not bulk.is_empty(connection, requests):
         bulk.delete_where_in(connection, requests, "thread_id", touched)
     derived = derive_request_columns(messages + stored_messages, actions + stored_actions)
@@ -342,6 +357,18 @@ def _rebuild_requests(
     summary.rebuilt_requests = set(derived.id)
 
 
+def _threads_left(connection: Connection, plans: dict[str, TypeChanges]) -> set[str]:
+    """The threads the updated messages are stored in before the import: a message whose
+    `thread` changed leaves its old thread. (Resolves and escalations are keyed by their
+    thread: an update cannot move one.)"""
+    plan = plans.get(MESSAGE.name)
+    if plan is None or not plan.updates:
+        return set()
+    ids = plan.updates.column(MESSAGE.columns.index("id"))
+    rows = bulk.rows_where_in(connection, _table("messages"), ("thread_id",), "id", ids)
+    return {thread for (thread,) in rows}
+
+
 def _touched_threads(plans: dict[str, TypeChanges]) -> set[str]:
     touched: set[str] = set()
     for record_type in (MESSAGE, RESOLVE, ESCALATE):
@@ -352,6 +379,15 @@ def _touched_threads(plans: dict[str, TypeChanges]) -> set[str]:
         for rows in (plan.inserts, plan.updates):
             touched.update(rows.column(index))
     return touched
+
+
+def _threads_of_updates(plans: dict[str, TypeChanges]) -> set[str]:
+    threads: set[str] = set()
+    for record_type in (MESSAGE, RESOLVE, ESCALATE):
+        plan = plans.get(record_type.name)
+        if plan is not None and plan.updates:
+            threads.update(plan.updates.column(record_type.columns.index("thread_id")))
+    return threads
 
 
 def _events_from_file(

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 
 from keepwell import __version__
-from keepwell.store.db import make_sessionmaker
+from keepwell.store.db import make_sessionmaker, require_current_schema
 from keepwell.web.api import inbox, records, reports, scorecards
 from keepwell.web.api.schemas import Health
 from keepwell.web.deps import SessionDep
@@ -21,7 +21,9 @@ SWAGGER = "/static/vendor/swagger-ui"
 
 
 def create_app(engine: Engine) -> FastAPI:
-    """The app on a migrated database."""
+    """The app on a migrated database. It never migrates (`keepwell migrate` and `serve` do,
+    before it starts): on a schema behind, it refuses to start (`SchemaBehind`)."""
+    require_current_schema(engine)
     app = FastAPI(
         title="Keepwell",
         version=__version__,

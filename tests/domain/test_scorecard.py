@@ -49,7 +49,7 @@ def account(
     return AccountFacts(
         id,
         at(started),
-        at(churned) if churned else None,
+        (at(churned),) if churned else (),
         tuple((at(since), owner) for since, owner in history),
     )
 

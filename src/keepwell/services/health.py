@@ -18,7 +18,7 @@ from keepwell.domain import health, health_book
 from keepwell.domain.health_book import NONE
 from keepwell.domain.hours import to_micros
 from keepwell.domain.nps import SurveyResponse
-from keepwell.domain.revenue import activity_changes, contractions_of, day_start
+from keepwell.domain.revenue import contractions_of, day_start
 from keepwell.services.batch import gc_paused
 from keepwell.services.book import load_book
 from keepwell.services.schedules import ALWAYS_OPEN, Calendars, load_schedules
@@ -225,6 +225,7 @@ class _BookArrays:
         self.calendars = Calendars(load_schedules(session))
         book = load_book(session)
         accounts = book.revenue_accounts(timezone)
+        lives = book.lifecycles(timezone)  # which accounts are active when: domain.timeline
         self.ids = [a.id for a in accounts]
         self.index = {account_id: i for i, account_id in enumerate(self.ids)}
         self.churns = {a: sorted(times) for a, times in book.churns.items()}
@@ -233,7 +234,7 @@ class _BookArrays:
             accounts=len(accounts),
             requests=requests,
             activity=self._events(
-                (a.id, at, float(on)) for a in accounts for at, on in activity_changes(a)
+                (a.id, at, float(on)) for a in accounts for at, on in lives[a.id].changes()
             ),
             surveys=self._events(
                 (s.account_id, s.at, health.survey_value(s)) for s in self._surveys()

@@ -22,9 +22,11 @@ from keepwell.domain.hours.calendar import (
     from_micros,
     micros_to_seconds,
     seconds_to_micros,
+    spliced,
     to_micros,
     version_at,
     version_in_force,
+    version_on,
     version_spans,
 )
 from keepwell.domain.hours.schedule import (
@@ -63,8 +65,10 @@ __all__ = [
     "parse_schedule_version",
     "public_holidays",
     "seconds_to_micros",
+    "spliced",
     "to_micros",
     "version_at",
     "version_in_force",
+    "version_on",
     "version_spans",
 ]

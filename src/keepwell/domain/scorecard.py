@@ -214,11 +214,6 @@ class AccountFacts:
         its instant, a later `mrr` line above zero reactivates)."""
         return self.lifecycle.active_at(instant)
 
-    def active_since(self, instant: datetime) -> datetime | None:
-        """When the stretch of activity holding at `instant` began (None: not active)."""
-        since = self.lifecycle.active_since(to_micros(instant))
-        return None if since is None else timeline.instant(since)
-
     def known_at(self, as_of: datetime) -> AccountFacts:
         """The account as known at `as_of`: a churn, `mrr` line or ownership change stamped
         later is not known yet (PRODUCT.md 4: nothing recorded after the evaluation moment
@@ -615,8 +610,8 @@ def _retention(period: _Period, accounts: Sequence[AccountFacts], owned: _Owned)
     """PRODUCT.md 4: of the accounts c owned and that were active at M's first instant, the
     share still active at M's end; a churn at exactly M+1's first instant is a churn in M."""
     by_id = {account.id: account for account in accounts}
-    eligible = owned.at(period.start)
-    flags = tuple(AccountFlag(i, by_id[i].active_at(period.end)) for i in eligible)
+    eligible, end = owned.at(period.start), to_micros(period.end)
+    flags = tuple(AccountFlag(i, by_id[i].lifecycle.active_at_micros(end)) for i in eligible)
     return _Measure(
         _ratio(sum(f.ok for f in flags), len(flags)), len(flags), Evidence(accounts=flags)
     )
@@ -725,20 +720,15 @@ def _testimonials(
     since = period.start_of(period.next_first - timedelta(days=ACTIVE_DAYS_FOR_TESTIMONIALS))
     window = period.start_of(period.next_first - timedelta(days=TESTIMONIAL_WINDOW_DAYS))
     times = _times_by_account(((a.account_id, a.micros) for a in asks), period.as_of)
-    # "active ≥ 90 days": the stretch of activity holding at M's end began by `since` (a
-    # reactivated account counts from its reactivation)
-    eligible = [i for i in owned.at(end) if _active_since(by_id[i], end) <= since]
     lo, hi = to_micros(window), to_micros(end)
+    # "active ≥ 90 days": without a break from `since` to M's end (a reactivated account
+    # counts from its reactivation)
+    first = to_micros(since)
+    eligible = [i for i in owned.at(end) if by_id[i].lifecycle.active_throughout(first, hi)]
     flags = tuple(AccountFlag(i, any(lo <= at <= hi for at in times.get(i, []))) for i in eligible)
     return _Measure(
         _ratio(sum(f.ok for f in flags), len(flags)), len(flags), Evidence(accounts=flags)
     )
-
-
-def _active_since(account: AccountFacts, end: datetime) -> datetime:
-    since = account.active_since(end)
-    assert since is not None  # the account is active at `end`
-    return since
 
 
 def _working_days(period: _Period, days: Iterable[date]) -> list[date]:

@@ -48,6 +48,8 @@ class TimelineError(ValueError):
 
 def micros(instant: datetime) -> int:
     """An aware datetime as microseconds since the Unix epoch, exactly."""
+    if instant.tzinfo is UTC:
+        return (instant - EPOCH) // _MICRO  # the common case: no offset to ask for
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise TimelineError(f"naive datetime {instant.isoformat()}: instants need a time zone")
     return (instant - EPOCH) // _MICRO
@@ -185,9 +187,9 @@ class Lifecycle:
     def active_at_micros(self, at: int) -> bool:
         return any(lo <= at < hi for lo, hi in self._spans)
 
-    def active_since(self, at: int) -> int | None:
-        """When the stretch of activity that holds at `at` began; None if not active then."""
-        return next((lo for lo, hi in self._spans if lo <= at < hi), None)
+    def active_throughout(self, first: int, last: int) -> bool:
+        """Active without a break from `first` to `last`, both included."""
+        return any(lo <= first and last < hi for lo, hi in self._spans)
 
     def changes(self) -> tuple[tuple[datetime, bool], ...]:
         """Where the account turns active (True) and inactive (False), in time order: the

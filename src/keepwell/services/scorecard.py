@@ -18,7 +18,7 @@ from sqlalchemy import Connection, and_, exists, select
 from sqlalchemy.orm import Session, aliased
 
 from keepwell.domain import scorecard as sc
-from keepwell.domain.hours import to_micros, version_on
+from keepwell.domain.hours import to_micros, versions_on
 from keepwell.domain.revenue import day_start
 from keepwell.domain.targets import DEFAULT_TARGETS, Targets
 from keepwell.services.batch import gc_paused
@@ -366,7 +366,10 @@ class _Facts:
         clock = self.user_clocks.get(user.id) or ""
         schedule = self.schedules.get(clock) or self.schedules[ALWAYS_OPEN]
         days = [date(year, month, d) for d in range(1, calendar.monthrange(year, month)[1] + 1)]
-        return tuple(day for day in days if version_on(schedule, day).hours_on(day))
+        versions = versions_on(schedule, days)
+        return tuple(
+            day for day, version in zip(days, versions, strict=True) if version.hours_on(day)
+        )
 
 
 def _gathered(

@@ -28,6 +28,7 @@ from keepwell.domain.hours.calendar import (
     version_in_force,
     version_on,
     version_spans,
+    versions_on,
 )
 from keepwell.domain.hours.schedule import (
     WEEKDAYS,
@@ -71,4 +72,5 @@ __all__ = [
     "version_in_force",
     "version_on",
     "version_spans",
+    "versions_on",
 ]

@@ -252,10 +252,15 @@ def spliced(schedules: Sequence[tuple[date, Schedule]]) -> Schedule:
 def version_on(schedule: Schedule, day: date) -> ScheduleVersion:
     """The version in force on a local date of the schedule (at its 00:00: PRODUCT.md 4,
     "Schedule versions")."""
-    begins = [date.min.toordinal()] + [
-        (v.effective or date.min).toordinal() for v in schedule.versions[1:]
-    ]
-    return timeline.in_force(schedule.versions, begins, day.toordinal())
+    return versions_on(schedule, [day])[0]
+
+
+def versions_on(schedule: Schedule, days: Sequence[date]) -> list[ScheduleVersion]:
+    """`version_on` for each of several dates, the versions' start dates read once."""
+    begins = [(v.effective or date.min).toordinal() for v in schedule.versions]
+    if len(begins) == 1:
+        return [schedule.versions[0]] * len(days)
+    return [schedule.versions[timeline.index_in_force(begins, d.toordinal())] for d in days]
 
 
 def _version_begins(version: ScheduleVersion) -> int:

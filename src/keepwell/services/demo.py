@@ -29,7 +29,9 @@ def load_demo(
 ) -> ImportSummary:
     """Import the demo's records, then keep the health of the days before `today` (the
     snapshots a daily recompute would have left: trends and the back-test have history)."""
-    summary = import_lines(session, (orjson.dumps(r) for r in records), targets=targets)
+    lines = (orjson.dumps(r) for r in records)
+    # the demo's today is the import's day: a user whose schedule changed has it from then
+    summary = import_lines(session, lines, targets=targets, company_timezone=timezone, today=today)
     days = [today - timedelta(days=d) for d in range(1, HEALTH_HISTORY_DAYS + 1)]
     recompute_health_days(session, days, timezone=timezone, weights=weights)
     return summary

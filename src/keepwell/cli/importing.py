@@ -41,20 +41,23 @@ def import_command(
     if str(file) != "-" and not file.is_file():
         fail(f"no such file: {file}")
     engine = database()
+    zone = get_settings().timezone  # a user's changed schedule applies from today there
     try:
         with _progress(quiet=as_json) as progress:
             if str(file) == "-":
                 with transaction(engine) as session:
                     lines = _tracked(sys.stdin.buffer, progress, None)
                     summary = import_lines(
-                        session, lines, skip_invalid=skip_invalid, targets=sla_targets()
-                    )
+                        session, lines, skip_invalid=skip_invalid, targets=sla_targets(),
+                        company_timezone=zone,
+                    )  # fmt: skip
             else:
                 with file.open("rb") as stream:
                     lines = _tracked(stream, progress, file.stat().st_size)
                     summary = import_file(
-                        engine, file, lines, skip_invalid=skip_invalid, targets=sla_targets()
-                    )
+                        engine, file, lines, skip_invalid=skip_invalid, targets=sla_targets(),
+                        company_timezone=zone,
+                    )  # fmt: skip
     except FileChanged as changed:
         fail(f"{changed}; nothing was imported", code=1)
     except ImportRejected as rejected:

@@ -8,7 +8,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,15 +19,10 @@ from keepwell.domain import health, health_book
 from keepwell.domain.health_book import NONE
 from keepwell.domain.hours import to_micros
 from keepwell.domain.nps import SurveyResponse
-from keepwell.domain.revenue import (
-    MrrChange,
-    activity_changes,
-    contractions_of,
-    day_start,
-    is_active,
-)
+from keepwell.domain.revenue import contractions_of, day_start
+from keepwell.domain.timeline import Lifecycle
 from keepwell.services.batch import gc_paused
-from keepwell.services.book import Book, load_book
+from keepwell.services.book import load_book
 from keepwell.services.schedules import ALWAYS_OPEN, Calendars, load_schedules
 from keepwell.store import bulk
 from keepwell.store.models import (
@@ -263,6 +257,7 @@ class _BookArrays:
         self.calendars = Calendars(load_schedules(session))
         book = load_book(session)
         accounts = book.revenue_accounts(timezone)
+        lives = book.lifecycles(timezone)  # which accounts are active when: domain.timeline
         self.ids = [a.id for a in accounts]
         self.index = {account_id: i for i, account_id in enumerate(self.ids)}
         self.churns = {a: sorted(times) for a, times in book.churns.items()}
@@ -272,7 +267,7 @@ class _BookArrays:
             accounts=len(accounts),
             requests=requests,
             activity=self._events(
-                (a.id, at, float(on)) for a in accounts for at, on in activity_changes(a)
+                (a.id, at, float(on)) for a in accounts for at, on in lives[a.id].changes()
             ),
             messages=self._messages(window_start),
             talks=self._events((a, at, 1.0) for a, at in self._talks(window_start)),
@@ -531,17 +526,11 @@ def today_in(now: datetime, timezone: str) -> date:
 
 
 def _active(session: Session, account: Account, now: datetime, timezone: str) -> bool:
-    """Whether the account is active at `now` (started, not churned; PRODUCT.md 4 and 6)."""
-    churns = list(session.scalars(select(Churn.at).where(Churn.account_id == account.id)))
-    changes = [
-        MrrChange(at, Decimal(mrr))
-        for at, mrr in session.execute(
-            select(MrrRow.at, MrrRow.mrr).where(MrrRow.account_id == account.id)
-        )
-    ]
-    one = Book({account.id: account}, {}, {}, {account.id: churns}, {account.id: changes})
-    (revenue,) = one.revenue_accounts(timezone)
-    return is_active(revenue, now)
+    """Whether the account is active at `now` (domain.timeline: started, not churned, or
+    back since a later `mrr` line above zero; PRODUCT.md 4)."""
+    churns = session.scalars(select(Churn.at).where(Churn.account_id == account.id))
+    paid = session.scalars(select(MrrRow.at).where(MrrRow.account_id == account.id, MrrRow.mrr > 0))
+    return Lifecycle.of(day_start(account.started, timezone), churns, paid).active_at(now)
 
 
 def _latest_day(session: Session, account_id: str, today: date) -> date | None:

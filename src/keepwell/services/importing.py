@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from itertools import compress
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, Table, text
 from sqlalchemy.orm import Session
@@ -38,6 +40,7 @@ from keepwell.ingest.records import ESCALATE, MESSAGE, RECORD_TYPES, RESOLVE, Re
 from keepwell.services.batch import gc_paused
 from keepwell.services.side_load import SIDE_LOAD_FROM_BYTES, SideLoad, side_loading
 from keepwell.services.sla import SLA_COLUMNS, clock_values, recompute_sla
+from keepwell.services.user_schedules import record_schedule_changes
 from keepwell.store import bulk
 from keepwell.store.db import WRITES
 from keepwell.store.models import Base
@@ -114,15 +117,20 @@ def import_lines(
     progress: ProgressCallback | None = None,
     targets: SlaTargets | None = None,
     side: SideLoad | None = None,
+    company_timezone: str = "UTC",
+    today: date | None = None,
 ) -> ImportSummary:
     """Import JSON Lines into the session's transaction; raise `ImportRejected` on bad lines.
 
     The SLA clocks of the rebuilt requests are recomputed too, or of every request when a
-    line changed what clocks run on (schedules, users, accounts, assignments).
+    line changed what clocks run on (schedules, users, accounts, assignments). `today` (by
+    default the day in `company_timezone`) is when a user's changed schedule applies from
+    unless the line says (`schedule_effective`).
     """
     targets = targets or SlaTargets()
+    today = today or datetime.now(ZoneInfo(company_timezone)).date()
     with gc_paused():  # it halved import time
-        summary = _import(session, lines, skip_invalid, progress, targets, side)
+        summary = _import(session, lines, skip_invalid, progress, targets, side, today)
         if summary.clocks_changed:
             recompute_sla(session, targets, besides=summary.rebuilt_requests)
     return summary
@@ -137,6 +145,7 @@ def import_file(
     progress: ProgressCallback | None = None,
     targets: SlaTargets | None = None,
     side_load_from: int = SIDE_LOAD_FROM_BYTES,
+    company_timezone: str = "UTC",
 ) -> ImportSummary:
     """Import the file at `path` in a transaction of its own (`import_lines`). `lines`, when
     given, are the file's lines as the caller reads them (through a progress bar, say).
@@ -164,6 +173,7 @@ def import_file(
             progress=progress,
             targets=targets,
             side=side,
+            company_timezone=company_timezone,
         )
 
 
@@ -178,6 +188,7 @@ def _import(
     progress: ProgressCallback | None,
     targets: SlaTargets,
     side: SideLoad | None,
+    today: date,
 ) -> ImportSummary:
     connection = session.connection()
     batch = parse_lines(lines, on_progress=(lambda n: progress("read", n)) if progress else None)
@@ -191,6 +202,8 @@ def _import(
     touched |= _threads_left(connection, plans)
     stored_before = _existing_ids(connection, "thread", touched) if touched else set()
     _write_all(connection, batch, plans, summary, progress, side)
+    if users := plans.get("user"):
+        record_schedule_changes(connection, users.inserts.values, users.updates.values, today)
     _rebuild_requests(connection, plans, touched, stored_before, summary, targets)
     large = _largely_written(plans, summary)
     if side:  # nothing since has read the tables it writes

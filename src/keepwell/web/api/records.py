@@ -36,7 +36,8 @@ def list_accounts(
     active: Annotated[bool | None, Query(description="Only active (or churned) ones.")] = None,
 ) -> Page[AccountOut]:
     where = browse.AccountFilter(owner, country, segment, q, active)
-    page = browse.list_accounts(session, where, now, paging.limit, paging.offset)
+    zone = get_settings().timezone
+    page = browse.list_accounts(session, where, now, paging.limit, paging.offset, zone)
     items = [_account_out(account, owner_id) for account, owner_id in page.items]
     return Page(items=items, total=page.total, limit=page.limit, offset=page.offset)
 

@@ -1,5 +1,5 @@
-"""A setting that cannot be used is one line naming its variable, and status 2 (no traceback),
-through the `keepwell` entry point."""
+"""The `keepwell` entry point: a setting that cannot be used is one line naming its variable,
+a path that cannot be used one line naming the path; status 2, no traceback."""
 
 from __future__ import annotations
 
@@ -125,3 +125,12 @@ def test_the_installed_command_prints_the_one_line_too(database_url: str) -> Non
         "",
         "error: KEEPWELL_TIMEZONE: unknown time zone 'Mars/Base'\n",
     )
+
+
+def test_a_demo_written_into_a_missing_folder_names_the_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "nonexistent" / "dir" / "x.jsonl"
+    code = run_main(monkeypatch, "demo", "--today", "2026-11-23", "-o", str(target))
+    err = capsys.readouterr().err
+    assert (code, err) == (2, f"error: {target}: No such file or directory\n")

@@ -28,7 +28,7 @@ hours_app = typer.Typer(
 )
 app.add_typer(hours_app, name="hours")
 
-SCHEDULE = typer.Option(..., "--schedule", help="A schedule TOML file (PRODUCT.md 3).")
+SCHEDULE = typer.Option(..., "--schedule", help="A schedule TOML file (docs/business-hours.md).")
 
 
 def _not_an_option(text: str) -> str:

@@ -74,6 +74,7 @@ def test_help_lists_every_command_without_importing_one() -> None:
     loaded = loaded_after(["--help"])
     assert not {m for m in loaded if m.startswith("keepwell.cli.") and m != "keepwell.cli.app"}
     assert not {m for m in loaded if m.split(".")[0] in HEAVY}
+    assert "keepwell.config" not in loaded  # pydantic-settings: settings are not read
 
 
 def test_a_command_loads_only_its_own_module(database_url: str) -> None:
@@ -100,3 +101,9 @@ def test_a_command_missing_from_the_table_still_runs() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "SECONDS" in done.stdout
+
+
+def test_the_inbox_loads_neither_the_importer_nor_the_web_app(database_url: str) -> None:
+    loaded = loaded_after(["inbox", "--csm", "u-nobody"], {"KEEPWELL_DATABASE_URL": database_url})
+    assert "keepwell.services.inbox" in loaded
+    assert not {"keepwell.services.importing", "keepwell.web.app"} & loaded

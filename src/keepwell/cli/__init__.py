@@ -3,7 +3,6 @@
 import sys
 
 from keepwell.cli.app import app
-from keepwell.config import ConfigError
 
 
 def main() -> None:
@@ -12,12 +11,17 @@ def main() -> None:
     named on the command line that cannot be read or written."""
     try:
         app()
-    except ConfigError as exc:
-        _usage_error(str(exc))
     except OSError as exc:
         if exc.filename is None:  # not about a path the user gave: a failure, shown whole
             raise
         _usage_error(f"{exc.filename}: {exc.strerror or exc}")
+    except Exception as exc:
+        # Settings are read (and keepwell.config imported, with pydantic) only by commands
+        # that need them: `--help` does without. So ConfigError is looked up, not imported.
+        config = sys.modules.get("keepwell.config")
+        if config is None or not isinstance(exc, config.ConfigError):
+            raise
+        _usage_error(str(exc))
 
 
 def _usage_error(message: str) -> None:

@@ -479,24 +479,19 @@ def _threads_across_accounts(batch: Batch, thread_accounts: ThreadLookup) -> lis
 
 def _moved_in_file(rows: TypeRows, owner: dict[str, str]) -> list[LineError]:
     """The messages that put a thread in another account than its first message did."""
-    first_line: dict[str, int] = {}
+    threads = rows.column(2)
+    # The line of each thread's first message (in dict(), the last of equal keys wins).
+    first_line = dict(zip(reversed(threads), reversed(rows.lines), strict=True))
     errors = []
     for line, values in zip(rows.lines, rows.values, strict=True):
         account, thread = values[1], values[2]
         if owner[thread] != account:
-            first_line.setdefault(thread, next(_lines_of(rows, thread)))
             message = (
                 f"thread {thread!r} belongs to account {owner[thread]!r} "
                 f"(line {first_line[thread]})"
             )
             errors.append(LineError(line, "thread", message))
     return errors
-
-
-def _lines_of(rows: TypeRows, thread: str) -> Iterator[int]:
-    return (
-        line for line, values in zip(rows.lines, rows.values, strict=True) if values[2] == thread
-    )
 
 
 def _reviewers(batch: Batch, managers: ManagerLookup) -> list[LineError]:

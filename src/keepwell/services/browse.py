@@ -52,8 +52,9 @@ def list_accounts(
     if where.segment:
         query = query.where(Account.segment == where.segment)
     if where.search:
-        pattern = f"%{where.search.lower()}%"
-        query = query.where(or_(func.lower(Account.name).like(pattern), Account.id == where.search))
+        # autoescape: a % or _ in the search is that character, not a LIKE wildcard
+        in_name = func.lower(Account.name).contains(where.search.lower(), autoescape=True)
+        query = query.where(or_(in_name, Account.id == where.search))
     if where.active is not None:
         churned = select(Churn.account_id).where(Churn.at <= now)
         query = query.where(Account.id.not_in(churned) if where.active else Account.id.in_(churned))

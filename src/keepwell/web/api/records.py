@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
@@ -13,6 +13,7 @@ from keepwell.services import browse
 from keepwell.services.health import account_health
 from keepwell.store.models import Account, Message, Request, User
 from keepwell.web.api.pagination import PagingDep
+from keepwell.web.api.params import INSTANT_RULE, Instant
 from keepwell.web.api.schemas import AccountOut, MessageOut, Page, RequestOut, UserOut
 from keepwell.web.deps import NowDep, SessionDep
 
@@ -95,8 +96,12 @@ def list_requests(
     account: str | None = None,
     owner: Annotated[str | None, Query(description="The owning CSM's id (now).")] = None,
     status: Literal["open", "resolved", "answered", "unanswered"] | None = None,
-    opened_from: datetime | None = None,
-    opened_to: datetime | None = None,
+    opened_from: Annotated[
+        Instant | None, Query(description=f"Opened at or after this instant. {INSTANT_RULE}")
+    ] = None,
+    opened_to: Annotated[
+        Instant | None, Query(description=f"Opened before this instant. {INSTANT_RULE}")
+    ] = None,
 ) -> Page[RequestOut]:
     where = browse.RequestFilter(account, owner, status, opened_from, opened_to)
     page = browse.list_requests(session, where, now, paging.limit, paging.offset)
@@ -118,8 +123,12 @@ def list_messages(
     account: str | None = None,
     thread: str | None = None,
     direction: Literal["inbound", "outbound", "internal"] | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[
+        Instant | None, Query(description=f"Sent at or after this instant. {INSTANT_RULE}")
+    ] = None,
+    until: Annotated[
+        Instant | None, Query(description=f"Sent before this instant. {INSTANT_RULE}")
+    ] = None,
 ) -> Page[MessageOut]:
     where = browse.MessageFilter(account, thread, direction, since, until)
     page = browse.list_messages(session, where, paging.limit, paging.offset)

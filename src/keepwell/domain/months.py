@@ -1,30 +1,31 @@
-"""The months a report can be asked for: "YYYY-MM" (PRODUCT.md 4 and 6).
+"""Calendar months as people type them, "YYYY-MM", checked once for every report.
 
-A scorecard reads the month before the one asked for and a CSM's history the 12 before it;
-revenue reads a trailing 12 months and the first instant of the month after, each in some
-time zone. Every instant they touch must exist (years 1 to 9999 in UTC), so months are
-bounded with a margin: from 1900-01, before which zone data is local mean time and no book of
-business has records, to 9998-12.
+Revenue and NPS months are calendar months in the company zone (PRODUCT.md 6), scorecards
+are monthly too (PRODUCT.md 4). A report of month M reads from the start of M−11 (the
+trailing twelve months) to the start of M+1, each shifted by up to a day into the company
+zone, so a month is accepted only when all of that stays inside the calendar Python can
+count: from FIRST_MONTH to LAST_MONTH. Without the bound, 9999-12 or 0001-01 fail deep
+inside a report instead of naming the input.
 """
 
 from __future__ import annotations
 
 import re
 
-EARLIEST_MONTH = "1900-01"
-LATEST_MONTH = "9998-12"
-_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+FIRST_MONTH = "1900-01"
+LAST_MONTH = "9998-12"
+_SHAPE = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 class MonthError(ValueError):
-    """Not a month a report can be computed for."""
+    """A month that is not "YYYY-MM", or outside FIRST_MONTH..LAST_MONTH."""
 
 
-def checked_month(month: str) -> str:
-    """`month` itself when it is "YYYY-MM" from EARLIEST_MONTH to LATEST_MONTH (PRODUCT.md 4
-    and 6 report by calendar month); MonthError saying what is wrong otherwise."""
-    if not _MONTH.fullmatch(month):
-        raise MonthError(f"expected YYYY-MM, got {month!r}")
-    if not EARLIEST_MONTH <= month <= LATEST_MONTH:
-        raise MonthError(f"{month} is outside {EARLIEST_MONTH} to {LATEST_MONTH}")
-    return month
+def parse_month(value: str) -> str:
+    """`value` when it is a month "YYYY-MM" from FIRST_MONTH to LAST_MONTH; MonthError
+    saying what is wrong otherwise (PRODUCT.md 4 and 6: reports are by calendar month)."""
+    if not _SHAPE.fullmatch(value):
+        raise MonthError(f"expected YYYY-MM, got {value!r}")
+    if not FIRST_MONTH <= value <= LAST_MONTH:  # same shape: text order is time order
+        raise MonthError(f"{value} is out of range: from {FIRST_MONTH} to {LAST_MONTH}")
+    return value

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Query
 from pydantic import AfterValidator, AwareDatetime
 
-from keepwell.domain.months import EARLIEST_MONTH, LATEST_MONTH, checked_month
+from keepwell.domain.months import FIRST_MONTH, LAST_MONTH, parse_month
 
 # Offsets beyond this count no page of any book; the databases' integers end not far above.
 MAX_OFFSET = 1_000_000_000
@@ -17,7 +17,7 @@ INSTANT_RULE = (
     "ISO 8601 with an offset or Z (2026-11-01T00:00:00Z). A date or a date-time without an "
     "offset is refused with 422: which zone it meant is not guessed."
 )
-MONTH_RULE = f"YYYY-MM, from {EARLIEST_MONTH} to {LATEST_MONTH}."
+MONTH_RULE = f"YYYY-MM, from {FIRST_MONTH} to {LAST_MONTH}."
 
 
 def _in_utc_range(value: datetime) -> datetime:
@@ -29,11 +29,10 @@ def _in_utc_range(value: datetime) -> datetime:
         raise ValueError("outside the years 1 to 9999 once in UTC") from None
 
 
-def _month(value: str) -> str:
-    return checked_month(value)  # a MonthError is a ValueError: pydantic reports it as a 422
-
-
 Instant = Annotated[AwareDatetime, AfterValidator(_in_utc_range)]
-Month = Annotated[
-    str, AfterValidator(_month), Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description=MONTH_RULE)
-]
+# parse_month's MonthError is a ValueError: FastAPI answers 422 naming the parameter.
+_MonthText = Annotated[str, AfterValidator(parse_month)]
+_MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+Month = Annotated[_MonthText, Query(pattern=_MONTH_PATTERN, description=MONTH_RULE)]
+# Optional: the Query outside the union, or FastAPI leaves it out of the document.
+OptionalMonth = Annotated[_MonthText | None, Query(pattern=_MONTH_PATTERN, description=MONTH_RULE)]

@@ -12,7 +12,7 @@ from keepwell.config import get_settings
 from keepwell.domain import scorecard as sc
 from keepwell.domain.targets import DEFAULT_TARGETS, load_targets_toml
 from keepwell.services.scorecard import UnknownCsm, history, scorecards
-from keepwell.web.api.params import INSTANT_RULE, Instant, Month
+from keepwell.web.api.params import INSTANT_RULE, Instant, Month, OptionalMonth
 from keepwell.web.deps import NowDep, SessionDep
 
 router = APIRouter(prefix="/api/scorecards", tags=["scorecards"])
@@ -79,7 +79,7 @@ def list_scorecards(
 
 
 @router.get("/{csm}/history", response_model=History)
-def csm_history(csm: str, session: SessionDep, now: NowDep, month: Month | None = None) -> History:
+def csm_history(csm: str, session: SessionDep, now: NowDep, month: OptionalMonth = None) -> History:
     """A CSM's last 12 monthly scorecards, up to `month` (default: the current month)."""
     last = month or now.strftime("%Y-%m")
     try:

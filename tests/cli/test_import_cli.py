@@ -140,6 +140,22 @@ def test_it_prints_the_scorecards_in_the_documented_shape(tmp_path: Path) -> Non
     }  # fmt: skip
 
 
+def test_it_names_each_band_in_words_in_the_scorecard_table(tmp_path: Path) -> None:
+    runner.invoke(app, ["import", str(write(tmp_path, *BASICS))])
+    asked = ["scorecard", "--month", "2026-10", "--as-of", "2026-11-05T12:00:00Z"]
+    (card,) = orjson.loads(runner.invoke(app, [*asked, "--json"]).stdout)["scorecards"]
+    result = runner.invoke(app, asked)
+    assert result.exit_code == 0, result.output
+    shown = [line.replace("│", " ").split() for line in result.stdout.splitlines()]
+    (row,) = [i for i, words in enumerate(shown) if words[:1] == ["u-ana"]]
+    # Under each value its band: the total's, then those of the metrics that have a value.
+    bands = [card["band"]] + [m["band"] for m in card["metrics"].values() if m["value"] is not None]
+    assert shown[row + 1] == bands
+    assert "green" in bands
+    # A metric without data says so in words too.
+    assert shown[row].count("n/a") == sum(m["value"] is None for m in card["metrics"].values())
+
+
 def test_it_loads_a_schedule_from_toml_and_versions_it(tmp_path: Path) -> None:
     toml = tmp_path / "half.toml"
     toml.write_text('timezone = "Europe/Kyiv"\n[week]\nmon = [["09:00", "13:00"]]\n')

@@ -213,6 +213,15 @@ def test_it_lists_as_many_errors_in_json_as_on_screen(tmp_path: Path) -> None:
     assert (len(refusal["errors"]), refusal["more"]) == (100, 150)
 
 
+def test_it_counts_invalid_lines_apart_from_their_errors(tmp_path: Path) -> None:
+    moved = message("m-2", "t-1", "2026-10-01T15:00:00Z", account="nowhere")  # two errors
+    path = write(tmp_path, *BASICS, message("m-1", "t-1", "2026-10-01T14:03:00Z"), moved)
+    result = runner.invoke(app, ["import", str(path)])
+    assert result.exit_code == 1
+    assert "1 invalid line(s)" in result.stderr
+    assert "(2 errors)" in result.stderr
+
+
 def test_it_says_a_directory_is_a_directory(tmp_path: Path) -> None:
     result = runner.invoke(app, ["import", str(tmp_path)])
     assert result.exit_code == 2

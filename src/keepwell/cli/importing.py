@@ -66,8 +66,11 @@ def import_command(
     except NotUtf8 as not_text:
         _refuse(f"{file}: {not_text}; nothing was imported", as_json)
     except ImportRejected as rejected:
-        count = len(rejected.errors)
-        message = f"{count:,} invalid line(s) in {file}; nothing was imported"
+        # A line may break several rules: lines and errors are counted apart.
+        bad_lines = len({error.line for error in rejected.errors})
+        message = f"{bad_lines:,} invalid line(s) in {file}; nothing was imported"
+        if len(rejected.errors) > bad_lines:
+            message += f" ({len(rejected.errors):,} errors)"
         _refuse(message, as_json, rejected.errors)
     if not summary.types and not summary.skipped:
         # Blank lines only: nothing to import is not what whoever ran the import expected.

@@ -1,12 +1,15 @@
 """Bad parameters are a 422 that names them, never a 500 (issue 18, section 3)."""
 
 from collections.abc import Iterator
+from typing import Annotated
 
 import pytest
+from fastapi import FastAPI, Query
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from book import BASICS, load, message
+from keepwell.web.api.params import Day
 from keepwell.web.app import create_app
 
 
@@ -79,3 +82,17 @@ def test_it_searches_for_a_percent_sign_literally(client: TestClient) -> None:
 def test_it_searches_for_an_underscore_literally(client: TestClient) -> None:
     body = client.get("/api/accounts", params={"q": "_"}).json()
     assert [a["id"] for a in body["items"]] == ["snake"]
+
+
+def test_it_refuses_a_day_at_the_ends_of_the_calendar_by_name() -> None:
+    # The health routes take days (in the health branch); a day there is this type.
+    app = FastAPI()
+
+    @app.get("/day")
+    def echo(day: Annotated[Day, Query()]) -> str:
+        return day.isoformat()
+
+    client = TestClient(app, raise_server_exceptions=False)
+    assert refused(client.get("/day?day=0001-01-01"), "query", "day")
+    assert refused(client.get("/day?day=9999-12-31"), "query", "day")
+    assert client.get("/day?day=2026-10-01").json() == "2026-10-01"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import Query
@@ -18,6 +18,10 @@ INSTANT_RULE = (
     "offset is refused with 422: which zone it meant is not guessed."
 )
 MONTH_RULE = f"YYYY-MM, from {FIRST_MONTH} to {LAST_MONTH}."
+# Days within the months a report can be asked for, for the same reason.
+FIRST_DAY = date.fromisoformat(f"{FIRST_MONTH}-01")
+LAST_DAY = date.fromisoformat(f"{LAST_MONTH}-31")
+DAY_RULE = f"YYYY-MM-DD, from {FIRST_DAY} to {LAST_DAY}."
 
 
 def _in_utc_range(value: datetime) -> datetime:
@@ -29,7 +33,15 @@ def _in_utc_range(value: datetime) -> datetime:
         raise ValueError("outside the years 1 to 9999 once in UTC") from None
 
 
+def _day_in_range(value: date) -> date:
+    """A day whose start and end exist in any zone, and whose past year and quarters too."""
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValueError(f"{value} is outside {FIRST_DAY} to {LAST_DAY}")
+    return value
+
+
 Instant = Annotated[AwareDatetime, AfterValidator(_in_utc_range)]
+Day = Annotated[date, AfterValidator(_day_in_range)]
 # parse_month's MonthError is a ValueError: FastAPI answers 422 naming the parameter.
 _MonthText = Annotated[str, AfterValidator(parse_month)]
 _MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"

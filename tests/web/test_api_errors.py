@@ -62,6 +62,18 @@ def test_it_refuses_an_instant_that_leaves_the_calendar_in_utc(client: TestClien
     assert refused(client.get("/api/messages", params=early), "query", "since")
 
 
+def test_it_refuses_an_evaluation_moment_beyond_the_business_hours_years(
+    client: TestClient,
+) -> None:
+    # Filters only compare instants; a moment the clocks are computed at must be countable.
+    far = {"as_of": "9999-06-01T00:00:00Z"}
+    assert refused(
+        client.get("/api/scorecards", params={"month": "2026-10", **far}), "query", "as_of"
+    )
+    assert refused(client.get("/api/inbox", params={"csm": "u-ana", **far}), "query", "as_of")
+    assert client.get("/api/messages", params={"since": far["as_of"]}).status_code == 200
+
+
 @pytest.mark.parametrize("month", ["0001-01", "9999-12", "1899-12"])
 def test_it_refuses_a_scorecard_month_out_of_range_by_name(client: TestClient, month: str) -> None:
     assert refused(client.get("/api/scorecards", params={"month": month}), "query", "month")

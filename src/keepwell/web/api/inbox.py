@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
 from keepwell.services.inbox import UnknownUser, inbox
-from keepwell.web.api.params import INSTANT_RULE, Instant
+from keepwell.web.api.params import INSTANT_RULE, MOMENT_RULE, Moment
 from keepwell.web.deps import NowDep, SessionDep
 
 router = APIRouter(prefix="/api", tags=["inbox"])
@@ -35,8 +35,8 @@ def get_inbox(
     session: SessionDep,
     now: NowDep,
     as_of: Annotated[
-        Instant | None,
-        Query(description=f"The inbox as it stood then, default now. {INSTANT_RULE}"),
+        Moment | None,
+        Query(description=f"The inbox as it stood then, default now. {INSTANT_RULE} {MOMENT_RULE}"),
     ] = None,
 ) -> list[InboxItemOut]:
     """A CSM's requests awaiting a first response or a resolution, by business time left

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
 from fastapi import Query
 from pydantic import AfterValidator, AwareDatetime
 
+from keepwell.domain.hours.calendar import MAX_YEAR
 from keepwell.domain.months import FIRST_MONTH, LAST_MONTH, parse_month
 
 # Offsets beyond this count no page of any book; the databases' integers end not far above.
@@ -18,10 +19,15 @@ INSTANT_RULE = (
     "offset is refused with 422: which zone it meant is not guessed."
 )
 MONTH_RULE = f"YYYY-MM, from {FIRST_MONTH} to {LAST_MONTH}."
-# Days within the months a report can be asked for, for the same reason.
+# Evaluation moments (as_of) and days: the clocks and scores computed at them run on the
+# business-hours engine, which counts the years MIN_YEAR to MAX_YEAR; a year short of its
+# end leaves room for the deadlines that run past the moment.
 FIRST_DAY = date.fromisoformat(f"{FIRST_MONTH}-01")
-LAST_DAY = date.fromisoformat(f"{LAST_MONTH}-31")
+LAST_DAY = date(MAX_YEAR - 1, 12, 31)
+FIRST_MOMENT = datetime.combine(FIRST_DAY, time(), UTC)
+END_OF_MOMENTS = datetime.combine(LAST_DAY + timedelta(days=1), time(), UTC)
 DAY_RULE = f"YYYY-MM-DD, from {FIRST_DAY} to {LAST_DAY}."
+MOMENT_RULE = f"From {FIRST_DAY} to {LAST_DAY}, in UTC."
 
 
 def _in_utc_range(value: datetime) -> datetime:
@@ -34,13 +40,19 @@ def _in_utc_range(value: datetime) -> datetime:
 
 
 def _day_in_range(value: date) -> date:
-    """A day whose start and end exist in any zone, and whose past year and quarters too."""
     if not FIRST_DAY <= value <= LAST_DAY:
         raise ValueError(f"{value} is outside {FIRST_DAY} to {LAST_DAY}")
     return value
 
 
+def _moment_in_range(value: datetime) -> datetime:
+    if not FIRST_MOMENT <= value < END_OF_MOMENTS:
+        raise ValueError(f"{value.isoformat()} is outside {FIRST_DAY} to {LAST_DAY} in UTC")
+    return value
+
+
 Instant = Annotated[AwareDatetime, AfterValidator(_in_utc_range)]
+Moment = Annotated[Instant, AfterValidator(_moment_in_range)]
 Day = Annotated[date, AfterValidator(_day_in_range)]
 # parse_month's MonthError is a ValueError: FastAPI answers 422 naming the parameter.
 _MonthText = Annotated[str, AfterValidator(parse_month)]

@@ -12,7 +12,7 @@ from keepwell.config import get_settings
 from keepwell.domain import scorecard as sc
 from keepwell.domain.targets import DEFAULT_TARGETS, load_targets_toml
 from keepwell.services.scorecard import UnknownCsm, history, scorecards
-from keepwell.web.api.params import INSTANT_RULE, Instant, Month, OptionalMonth
+from keepwell.web.api.params import INSTANT_RULE, MOMENT_RULE, Moment, Month, OptionalMonth
 from keepwell.web.deps import NowDep, SessionDep
 
 router = APIRouter(prefix="/api/scorecards", tags=["scorecards"])
@@ -66,7 +66,8 @@ def list_scorecards(
     now: NowDep,
     csm: str | None = None,
     as_of: Annotated[
-        Instant | None, Query(description=f"The evaluation moment, default now. {INSTANT_RULE}")
+        Moment | None,
+        Query(description=f"The evaluation moment, default now. {INSTANT_RULE} {MOMENT_RULE}"),
     ] = None,
 ) -> Scorecards:
     """Every CSM's scorecard of a month (or one CSM's), as of now or `as_of`."""

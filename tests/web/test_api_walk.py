@@ -13,6 +13,7 @@ something, not that this run found a new example.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from urllib.parse import quote
 
@@ -22,15 +23,27 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.generation.modes import GenerationMode
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
 from book import BASICS, load, message, resolve
 from keepwell.domain.months import FIRST_MONTH
+from keepwell.store.db import open_database
 from keepwell.web.app import create_app
 
 EXAMPLES = 40  # per route and mode
 
-_DOCUMENT = create_app(create_engine("sqlite://")).openapi()  # built without a database
+
+def _document() -> dict:
+    """The OpenAPI document, read at collection from an app on a scratch database."""
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = open_database(f"sqlite:///{scratch}/document.db")
+        try:
+            return create_app(engine).openapi()
+        finally:
+            engine.dispose()
+
+
+_DOCUMENT = _document()
 _GETS = {path: methods["get"] for path, methods in sorted(_DOCUMENT["paths"].items())
          if "get" in methods}  # fmt: skip
 

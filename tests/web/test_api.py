@@ -141,6 +141,13 @@ def test_it_serves_a_csms_inbox(client: TestClient) -> None:
     assert body[0]["last_client_message"] == "<script>alert(1)</script>"
 
 
+def test_it_serves_a_csms_inbox_as_it_stood_at_a_moment(client: TestClient) -> None:
+    body = client.get("/api/inbox", params={"csm": "u-ana", "as_of": "2026-10-01T14:10:00Z"}).json()
+    assert [(item["request_id"], item["waiting_for"]) for item in body] == [
+        ("m-1", "first response")
+    ]
+
+
 def test_it_answers_404_for_the_inbox_of_an_unknown_user(client: TestClient) -> None:
     assert client.get("/api/inbox?csm=u-nobody").status_code == 404
 

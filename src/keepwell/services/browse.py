@@ -58,8 +58,9 @@ def list_accounts(
     if where.segment:
         query = query.where(Account.segment == where.segment)
     if where.search:
-        pattern = f"%{where.search.lower()}%"
-        query = query.where(or_(func.lower(Account.name).like(pattern), Account.id == where.search))
+        # autoescape: a % or _ in the search is that character, not a LIKE wildcard
+        in_name = func.lower(Account.name).contains(where.search.lower(), autoescape=True)
+        query = query.where(or_(in_name, Account.id == where.search))
     if where.active is not None:
         active = active_at(now, company_timezone)
         query = query.where(active if where.active else ~active)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -14,7 +14,7 @@ from keepwell import __version__
 from keepwell.store.db import make_sessionmaker, require_current_schema
 from keepwell.web.api import inbox, records, reports, scorecards
 from keepwell.web.api.schemas import Health
-from keepwell.web.deps import SessionDep
+from keepwell.web.deps import SessionDep, refuse_nul
 
 STATIC = Path(__file__).with_name("static")
 SWAGGER = "/static/vendor/swagger-ui"
@@ -30,6 +30,7 @@ def create_app(engine: Engine) -> FastAPI:
         description="Customer success in business hours: requests, scorecards, health.",
         docs_url=None,  # served below from vendored files: no CDN
         redoc_url=None,
+        dependencies=[Depends(refuse_nul)],
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.engine = engine

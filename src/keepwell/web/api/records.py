@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
@@ -13,6 +13,7 @@ from keepwell.services import browse
 from keepwell.services.health import UnknownAccount, account_health, backtest_report, today_in
 from keepwell.store.models import Message, Request, User
 from keepwell.web.api.pagination import PagingDep
+from keepwell.web.api.params import DAY_RULE, INSTANT_RULE, Day, Instant
 from keepwell.web.api.schemas import AccountOut, MessageOut, Page, RequestOut, UserOut
 from keepwell.web.deps import NowDep, SessionDep
 
@@ -67,7 +68,7 @@ def get_account_health(
     session: SessionDep,
     now: NowDep,
     day: Annotated[
-        date | None, Query(description="The snapshot's day (default: the latest).")
+        Day | None, Query(description=f"The snapshot's day (default: the latest). {DAY_RULE}")
     ] = None,
 ) -> HealthOut:
     """The account's health snapshot, its 30-day trend and why, with the override in force
@@ -85,7 +86,7 @@ def get_health_backtest(
     session: SessionDep,
     now: NowDep,
     as_of: Annotated[
-        date | None, Query(description="Today, YYYY-MM-DD (default: today, company zone).")
+        Day | None, Query(description=f"Today (default: today, company zone). {DAY_RULE}")
     ] = None,
     quarters: Annotated[int, Query(ge=1, le=20, description="Past quarters to test.")] = 4,
 ) -> dict[str, Any]:
@@ -129,8 +130,12 @@ def list_requests(
     account: str | None = None,
     owner: Annotated[str | None, Query(description="The owning CSM's id (now).")] = None,
     status: Literal["open", "resolved", "answered", "unanswered"] | None = None,
-    opened_from: datetime | None = None,
-    opened_to: datetime | None = None,
+    opened_from: Annotated[
+        Instant | None, Query(description=f"Opened at or after this instant. {INSTANT_RULE}")
+    ] = None,
+    opened_to: Annotated[
+        Instant | None, Query(description=f"Opened before this instant. {INSTANT_RULE}")
+    ] = None,
 ) -> Page[RequestOut]:
     where = browse.RequestFilter(account, owner, status, opened_from, opened_to)
     page = browse.list_requests(session, where, now, paging.limit, paging.offset)
@@ -152,8 +157,12 @@ def list_messages(
     account: str | None = None,
     thread: str | None = None,
     direction: Literal["inbound", "outbound", "internal"] | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[
+        Instant | None, Query(description=f"Sent at or after this instant. {INSTANT_RULE}")
+    ] = None,
+    until: Annotated[
+        Instant | None, Query(description=f"Sent before this instant. {INSTANT_RULE}")
+    ] = None,
 ) -> Page[MessageOut]:
     where = browse.MessageFilter(account, thread, direction, since, until)
     page = browse.list_messages(session, where, paging.limit, paging.offset)

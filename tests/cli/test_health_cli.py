@@ -84,6 +84,12 @@ def test_it_refuses_to_score_a_day_after_today() -> None:
     assert len(result.output.strip().splitlines()) == 1
 
 
+def test_it_refuses_to_backtest_quarters_after_today(engine: Engine) -> None:
+    result = runner.invoke(app, ["health", "backtest", "--as-of", "2099-01-01"])
+    assert result.exit_code == 2
+    assert "--as-of: 2099-01-01 is after today" in result.output
+
+
 def test_an_override_needs_by_a_manager(engine: Engine) -> None:
     load(engine, *BASICS)
     assert runner.invoke(app, OVERRIDE).exit_code == 2  # no --by

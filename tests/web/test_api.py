@@ -186,6 +186,12 @@ def test_it_serves_the_health_backtest_with_intervals(client: TestClient) -> Non
     assert client.get("/api/health/backtest", params={"quarters": 0}).status_code == 422
 
 
+def test_it_refuses_a_backtest_of_quarters_after_today(client: TestClient) -> None:
+    response = client.get("/api/health/backtest", params={"as_of": "5807-02-05"})
+    assert response.status_code == 422
+    assert "as_of: 5807-02-05 is after today" in response.json()["detail"]
+
+
 def test_an_override_added_after_the_last_recompute_shows_at_once(
     client: TestClient, engine: Engine
 ) -> None:

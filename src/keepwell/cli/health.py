@@ -139,14 +139,18 @@ def backtest_command(
     """How well health at each quarter's start predicted that quarter's churn, and weights
     fitted on the book's own history, offered only when they are surely better."""
     settings = get_settings()
-    with transaction(database()) as session:
-        report = backtest_report(
-            session,
-            _day(as_of, "--as-of") or _today(),
-            quarters=quarters,
-            timezone=settings.timezone,
-            weights=settings.weights(),
-        )
+    try:
+        with transaction(database()) as session:
+            report = backtest_report(
+                session,
+                _day(as_of, "--as-of") or _today(),
+                quarters=quarters,
+                timezone=settings.timezone,
+                weights=settings.weights(),
+                now=datetime.now(UTC),
+            )
+    except FutureDay as exc:
+        fail(f"--as-of: {exc}")
     if as_json:
         sys.stdout.write(orjson.dumps(report).decode() + "\n")
         return

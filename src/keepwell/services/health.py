@@ -192,11 +192,15 @@ def backtest_report(
     quarters: int = 4,
     timezone: str = "UTC",
     weights: Mapping[str, float] = health.DEFAULT_WEIGHTS,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """How well the health at the start of each of the last `quarters` complete quarters
     predicted churn within it (ROC AUC with its 95 % interval over accounts, churn rate per
     band), and weights fitted on the book's own history, judged out of sample beside the
     current weights and offered only when surely better (PRODUCT.md 5; domain.backtest)."""
+    if now is not None and today > today_in(now, timezone):
+        # a quarter not yet lived has no churn to test against
+        raise FutureDay(f"{today} is after today ({today_in(now, timezone)}, {timezone})")
     checked = health.validate_weights(weights)
     periods = _past_quarters(today, quarters, timezone)
     starts = [to_micros(start) for _, start, _ in periods]

@@ -10,7 +10,13 @@ from pydantic import BaseModel
 
 from keepwell.config import get_settings
 from keepwell.services import browse
-from keepwell.services.health import UnknownAccount, account_health, backtest_report, today_in
+from keepwell.services.health import (
+    FutureDay,
+    UnknownAccount,
+    account_health,
+    backtest_report,
+    today_in,
+)
 from keepwell.store.models import Message, Request, User
 from keepwell.web.api.pagination import PagingDep
 from keepwell.web.api.params import DAY_RULE, INSTANT_RULE, Day, Instant
@@ -95,13 +101,17 @@ def get_health_backtest(
     least 20 churned account-quarters stand behind them and they beat the current weights
     out of sample beyond the interval; otherwise `fitted.why` says why not (PRODUCT.md 5)."""
     settings = get_settings()
-    return backtest_report(
-        session,
-        as_of or today_in(now, settings.timezone),
-        quarters=quarters,
-        timezone=settings.timezone,
-        weights=settings.weights(),
-    )
+    try:
+        return backtest_report(
+            session,
+            as_of or today_in(now, settings.timezone),
+            quarters=quarters,
+            timezone=settings.timezone,
+            weights=settings.weights(),
+            now=now,
+        )
+    except FutureDay as exc:
+        raise HTTPException(422, f"as_of: {exc}") from exc
 
 
 @router.get("/users", response_model=Page[UserOut], tags=["users"])

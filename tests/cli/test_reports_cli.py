@@ -42,6 +42,8 @@ def imported(tmp_path: Path, *records: dict) -> None:
         ("revenue", "0001-01", "0001-01 is out of range: from 1900-01 to 9998-12"),
         ("nps", "0000-01", "0000-01 is out of range: from 1900-01 to 9998-12"),
         ("nps", "2026-13", "expected YYYY-MM, got '2026-13'"),
+        ("scorecard", "0001-01", "0001-01 is out of range: from 1900-01 to 9998-12"),
+        ("scorecard", "9999-12", "9999-12 is out of range: from 1900-01 to 9998-12"),
     ],
 )
 def test_it_refuses_a_month_out_of_range_in_one_line(

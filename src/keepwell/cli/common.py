@@ -11,6 +11,7 @@ from rich.markup import escape
 from sqlalchemy import Engine
 
 from keepwell.config import get_settings
+from keepwell.domain.months import MonthError, parse_month
 from keepwell.domain.sla import SlaTargets
 from keepwell.store.db import make_engine, open_database, sqlite_path
 
@@ -57,3 +58,11 @@ def parse_instant(value: str | None, option: str) -> datetime:
     if parsed.tzinfo is None:
         fail(f"{option}: {value!r} has no offset; add 'Z' or '+HH:MM'")
     return parsed.astimezone(UTC)
+
+
+def parse_month_option(value: str, option: str = "--month") -> str:
+    """A month "YYYY-MM" within the calendar every report can count, or a one-line error."""
+    try:
+        return parse_month(value)
+    except MonthError as exc:
+        fail(f"{option}: {exc}")

@@ -11,9 +11,8 @@ from rich import box
 from rich.table import Table
 
 from keepwell.cli.app import app
-from keepwell.cli.common import console, database, fail
+from keepwell.cli.common import console, database, fail, parse_month_option
 from keepwell.config import get_settings
-from keepwell.domain.months import MonthError, parse_month
 from keepwell.domain.revenue import MissingRateError
 from keepwell.services.revenue import Money, nps_report, revenue_report
 from keepwell.store.db import transaction
@@ -33,13 +32,6 @@ GROUPINGS = (("csm", "by CSM"), ("team", "by team (manager)"), ("segment", "by s
 PERCENT = ("nrr", "grr", "logo_churn", "csat")
 
 
-def _month(value: str) -> str:
-    try:
-        return parse_month(value)
-    except MonthError as exc:
-        fail(f"--month: {exc}")
-
-
 @app.command("revenue")
 def revenue_command(
     month: MonthOption, as_json: JsonOption = False, details: DetailsOption = False
@@ -47,7 +39,7 @@ def revenue_command(
     """MRR movements, NRR, GRR and logo churn of a month (company time zone)."""
     settings = get_settings()
     money = Money(settings.timezone, settings.base_currency, settings.exchange_rates)
-    wanted = _month(month)
+    wanted = parse_month_option(month)
     with transaction(database()) as session:
         try:
             report = revenue_report(session, wanted, money)
@@ -70,7 +62,7 @@ def nps_command(
     month: MonthOption, as_json: JsonOption = False, details: DetailsOption = False
 ) -> None:
     """NPS (promoters − detractors, −100..100) of a month, with CSAT."""
-    wanted = _month(month)
+    wanted = parse_month_option(month)
     with transaction(database()) as session:
         report = nps_report(session, wanted, get_settings().timezone)
     if as_json:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from typing import Annotated
 
@@ -13,14 +12,13 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from keepwell.cli.app import app
-from keepwell.cli.common import console, database, fail, parse_instant
+from keepwell.cli.common import console, database, fail, parse_instant, parse_month_option
 from keepwell.config import get_settings
 from keepwell.domain import scorecard as sc
 from keepwell.domain.targets import DEFAULT_TARGETS, Targets, TargetsError, load_targets_toml
 from keepwell.services.scorecard import UnknownCsm, scorecards
 from keepwell.store.db import transaction
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 COLORS = {"green": "green", "yellow": "yellow", "red": "red", None: "dim"}
 
 
@@ -44,8 +42,7 @@ def scorecard_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Every CSM's scorecard of a month: 8 metrics, 100 points, bands and review triggers."""
-    if not MONTH.match(month):
-        fail(f"--month: expected YYYY-MM, got {month!r}")
+    month = parse_month_option(month)
     moment = parse_instant(as_of, "--as-of")
     settings = get_settings()
     with transaction(database()) as session:

@@ -114,6 +114,22 @@ def test_a_sqlite_database_in_a_missing_folder_is_named_and_not_created(
     assert not missing.parent.exists()
 
 
+def test_a_database_server_that_refuses_is_one_line_without_the_password(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # port 1 on the loopback: nothing listens there, the connection is refused at once
+    url = "postgresql+psycopg://keepwell:hunter2@127.0.0.1:1/keepwell"
+    monkeypatch.setenv("KEEPWELL_DATABASE_URL", url)
+    code = run_main(monkeypatch, "stats")
+    out, err = capsys.readouterr()
+    assert (code, out, err.count("\n")) == (1, "", 1), err
+    assert err.startswith(
+        "error: KEEPWELL_DATABASE_URL: cannot open "
+        "postgresql+psycopg://keepwell:***@127.0.0.1:1/keepwell: "
+    ), err
+    assert "hunter2" not in err
+
+
 def test_the_installed_command_prints_the_one_line_too(database_url: str) -> None:
     program = Path(sys.executable).with_name("keepwell")
     env = {**os.environ, "KEEPWELL_DATABASE_URL": database_url, "KEEPWELL_TIMEZONE": "Mars/Base"}

@@ -8,7 +8,8 @@ from typing import NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
+from sqlalchemy.exc import OperationalError
 
 from keepwell.config import get_settings
 from keepwell.domain.months import MonthError, parse_month
@@ -27,9 +28,15 @@ def database(*, migrate: bool = True) -> Engine:
     url = get_settings().database_url
     path = sqlite_path(url)
     new = path is not None and not path.exists()
-    engine = open_database(url) if migrate else make_engine(url)
-    if new and not migrate:
-        engine.connect().close()  # SQLite creates the file on the first connection
+    try:
+        engine = open_database(url) if migrate else make_engine(url)
+        if new and not migrate:
+            engine.connect().close()  # SQLite creates the file on the first connection
+    except OperationalError as exc:
+        # a server that is down or refuses us: one line naming where, never the password
+        where = make_url(url).render_as_string(hide_password=True)
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        fail(f"KEEPWELL_DATABASE_URL: cannot open {where}: {reason}", code=1)
     if new and path is not None and path.exists():
         errors.print(f"Created a new database at {path}", highlight=False, soft_wrap=True)
     return engine

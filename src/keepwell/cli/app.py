@@ -16,6 +16,7 @@ def _register() -> None:
         health,
         hours,
         importing,
+        mail,
         migrate,
         rates,
         reports,

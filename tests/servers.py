@@ -1,19 +1,26 @@
-"""Real servers for the integration tests, each a normal subprocess or thread in a temp dir:
-Dovecot (IMAP), aiosmtpd (SMTP) and a fake of Slack's Web API that records every call."""
+"""Real servers for the integration tests: Dovecot (IMAP) as a subprocess in a temp dir,
+aiosmtpd (SMTP) and a fake of Slack's Web API that records every call, in threads."""
 
 from __future__ import annotations
 
+import email
+import email.policy
+import json
 import os
 import pwd
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -165,3 +172,150 @@ def _dovecot(binary: str, folder: Path) -> Iterator[Imap]:
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+# ---------------------------------------------------------------- SMTP (aiosmtpd)
+
+
+@dataclass
+class Received:
+    sender: str
+    recipients: list[str]
+    message_id: str
+    subject: str
+    body: str
+
+
+class SmtpRecorder:
+    """An aiosmtpd handler that keeps every message and refuses the addresses in `refuse`."""
+
+    def __init__(self) -> None:
+        self.messages: list[Received] = []
+        self.refuse: dict[str, str] = {}  # address -> the SMTP answer, e.g. "550 no such user"
+        self._lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        body = message.get_body(preferencelist=("plain",))
+        with self._lock:
+            self.messages.append(
+                Received(
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    str(message["Message-ID"]),
+                    str(message["Subject"]),
+                    body.get_content().replace("\r\n", "\n") if body is not None else "",
+                )
+            )
+        return "250 Message accepted for delivery"
+
+
+@contextmanager
+def smtp_server() -> Iterator[tuple[str, SmtpRecorder]]:
+    """An SMTP server in a thread of this process; yields its URL and what it received."""
+    from aiosmtpd.controller import Controller
+
+    recorder = SmtpRecorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield f"smtp://127.0.0.1:{controller.port}", recorder
+    finally:
+        controller.stop()
+
+
+# ---------------------------------------------------------------- Slack's Web API, faked
+
+
+@dataclass
+class SlackCall:
+    method: str
+    args: dict[str, Any]
+
+
+class FakeSlack:
+    """Answers chat.postMessage, conversations.open and conversations.history as Slack does,
+    records every call, and answers the next posts with the errors queued in `failures`
+    ((error, HTTP status) pairs) or, for the users in `gone`, channel_not_found."""
+
+    def __init__(self) -> None:
+        self.calls: list[SlackCall] = []
+        self.failures: list[tuple[str, int]] = []
+        self.gone: set[str] = set()
+        self.posted: dict[str, list[dict[str, Any]]] = {}  # DM channel -> messages
+        self._lock = threading.Lock()
+        self._clock = 1_700_000_000.0
+
+    def answer(self, method: str, args: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self.calls.append(SlackCall(method, args))
+            if method == "chat.postMessage":
+                return self._post(args)
+            if method == "conversations.open":
+                return 200, {"ok": True, "channel": {"id": "D" + str(args["users"])}}
+            if method == "conversations.history":
+                return 200, {"ok": True, "messages": self.posted.get(str(args["channel"]), [])}
+            return 404, {"ok": False, "error": "unknown_method"}
+
+    def _post(self, args: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if self.failures:
+            error, status = self.failures.pop(0)
+            return status, {"ok": False, "error": error}
+        user = str(args["channel"])
+        if user in self.gone:
+            return 200, {"ok": False, "error": "channel_not_found"}
+        self._clock += 1
+        message = {
+            "ts": f"{self._clock:.6f}",
+            "text": args.get("text"),
+            "metadata": args.get("metadata"),
+        }
+        self.posted.setdefault("D" + user, []).append(message)
+        return 200, {"ok": True, "channel": "D" + user, "ts": message["ts"]}
+
+    def posts(self) -> list[SlackCall]:
+        return [call for call in self.calls if call.method == "chat.postMessage"]
+
+
+@contextmanager
+def fake_slack() -> Iterator[tuple[str, FakeSlack]]:
+    """The fake on a free port in a thread of this process; yields its base URL and itself."""
+    fake = FakeSlack()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _handle(self) -> None:
+            url = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            args: dict[str, Any] = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            if body and "json" in (self.headers.get("Content-Type") or ""):
+                args.update(json.loads(body))
+            elif body:
+                args.update({k: v[-1] for k, v in parse_qs(body.decode()).items()})
+            status, answer = fake.answer(url.path.rsplit("/", 1)[-1], args)
+            payload = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = _handle
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/api/", fake
+    finally:
+        server.shutdown()
+        server.server_close()

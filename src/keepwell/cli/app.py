@@ -13,6 +13,7 @@ app = typer.Typer(
 def _register() -> None:
     # Imported for their side effect: each module adds its commands to `app`.
     from keepwell.cli import (  # noqa: F401
+        alerts,
         health,
         hours,
         importing,

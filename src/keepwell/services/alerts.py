@@ -162,8 +162,9 @@ def _plan(
         dialect.insert(Alert)
         .values(values)
         .on_conflict_do_nothing(index_elements=["kind", "subject", "recipient_id"])
+        .returning(Alert.id)
     )
-    return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
+    return len(session.execute(statement).all())  # the row, or none when planned already
 
 
 # ---------------------------------------------------------------- sending

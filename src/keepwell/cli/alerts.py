@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
+import orjson
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -30,6 +32,7 @@ from keepwell.services.alerts import (
     recover_stale_claims,
 )
 from keepwell.store.db import transaction
+from keepwell.store.models import Alert, Destination
 
 alerts_app = typer.Typer(help="Alerts to CSMs: planned, sent, failed.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
@@ -60,7 +63,7 @@ def plan_command(
         with transaction(engine, writes=True) as session:
             requests = plan_alerts(session, now, settings)
             digests = queue_digests(session, now, settings)
-        console.print(f"{requests} request alerts and {digests} digests planned")
+        console.print(f"planned: {requests} request alert(s), {digests} digest(s)")
         return False
 
     run_loop(unit, loop=loop, interval=interval)
@@ -110,11 +113,15 @@ def send_command(
 @alerts_app.command("list")
 def list_command(
     failed: Annotated[bool, typer.Option("--failed", help="Only the failed ones.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The latest alerts and the destinations a permanent error disabled."""
     with transaction(database()) as session:
         alerts = list_alerts(session, failed=failed)
         disabled = disabled_destinations(session)
+    if as_json:
+        _print_json(alerts, disabled)
+        return
     table = Table("id", "kind", "request", "to", "channel", "due", "state", "tries", "error")
     for alert in alerts:
         table.add_row(
@@ -136,6 +143,17 @@ def list_command(
             f"{escape(destination.reason)} (keepwell alerts enable to undo)",
             highlight=False,
         )
+
+
+def _print_json(alerts: list[Alert], disabled: list[Destination]) -> None:
+    def columns(row: Alert | Destination) -> dict[str, object]:
+        return {column.key: getattr(row, column.key) for column in row.__table__.columns}
+
+    document = {
+        "alerts": [columns(alert) for alert in alerts],
+        "disabled_destinations": [columns(destination) for destination in disabled],
+    }
+    sys.stdout.write(orjson.dumps(document).decode() + "\n")
 
 
 @alerts_app.command("enable")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -86,11 +88,15 @@ def poll_command(
 @mail_app.command("held")
 def held_command(
     failed: Annotated[bool, typer.Option("--failed", help="Also mail the import refused.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Mail waiting for an account: map its domain (`keepwell mail map`) or import the
     contact, and it is applied."""
     with transaction(database()) as session:
         rows = held_mail(session, failed=failed)
+    if as_json:
+        sys.stdout.write(orjson.dumps([row.__dict__ for row in rows]).decode() + "\n")
+        return
     table = Table("id", "received", "from", "subject", "state", "why")
     for row in rows:
         table.add_row(

@@ -168,3 +168,21 @@ def test_it_calls_mail_among_the_team_internal(engine: Engine, tmp_path: Path) -
     write(tmp_path, "2.eml", inside)
     imported(engine, tmp_path)
     assert messages(engine)[1][2] == "internal"
+
+
+def test_a_client_message_with_html_and_a_script_arrives_as_plain_text(
+    engine: Engine, tmp_path: Path
+) -> None:
+    load(engine, *BASICS[:-1], JOE)
+    html = (
+        "From: joe@acme.example\nTo: ana@example.com\nMessage-ID: <h@acme.example>\n"
+        "Date: Mon, 05 Oct 2026 09:50:00 -0400\nContent-Type: text/html; charset=utf-8\n\n"
+        "<div>Export <i>fails</i> again<script>fetch('https://evil.example')</script></div>"
+        "<blockquote>earlier</blockquote>\n"
+    )
+    write(tmp_path, "h.eml", html.encode())
+    imported(engine, tmp_path)
+    with transaction(engine) as session:
+        text = session.get(Message, "email:<h@acme.example>").text
+    assert text == "Export fails again"  # the quoted block is cut too
+    assert "<" not in text and "evil" not in text

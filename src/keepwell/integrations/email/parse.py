@@ -127,17 +127,20 @@ def _body_text(message: EmailMessage) -> str:
 
 
 _BLOCK_END = re.compile(r"(?i)<\s*(br|/p|/div|/li|/tr|/h[1-6])\b[^>]*>")
-# Elements whose content is never text a person wrote: dropped with their content.
-_NOT_TEXT = {"script", "style", "head", "title", "template", "noscript"}
+# Elements whose content is not the text this person wrote: dropped with their content
+# (mail clients quote the earlier messages of a reply in a <blockquote>).
+_NOT_TEXT = {"script", "style", "head", "title", "template", "noscript", "blockquote"}
 
 
 def html_to_text(markup: str) -> str:
-    """Plain text from HTML: nh3 strips every tag, and drops scripts and styles with their
-    content; then entities are decoded once, so the result is text, not markup (a client who
-    typed "&lt;b&gt;" reads "<b>", which pages escape like any text). Line breaks are kept
-    where block elements ended."""
+    """Plain text from HTML: nh3 strips every tag, and drops scripts, styles and quoted
+    blocks with their content; then entities are decoded once, so the result is text, not
+    markup (a client who typed "&lt;b&gt;" reads "<b>", which pages escape like any text).
+    Line breaks are kept where block elements ended."""
     marked = _BLOCK_END.sub(lambda m: m.group(0) + "\n", markup)
-    stripped = nh3.clean(marked, tags=set(), clean_content_tags=_NOT_TEXT, strip_comments=True)
+    stripped = nh3.clean(
+        marked, tags=set(), attributes={}, clean_content_tags=_NOT_TEXT, strip_comments=True
+    )
     return html.unescape(stripped)
 
 

@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from keepwell.domain.health import DEFAULT_WEIGHTS, WeightsError, validate_weights
@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     slack_api_url: str | None = None  # slack_sdk's default when unset; a fake one in tests
     smtp_url: str | None = None  # smtp://user:pass@host:25 or smtps://...:465
     alert_from_email: str = "keepwell@localhost"
-    alert_lead_seconds: int = 900  # business seconds before a first-response deadline
+    alert_lead_seconds: int = Field(900, ge=0)  # business seconds before a first response is due
 
     @field_validator("timezone")
     @classmethod

@@ -37,12 +37,15 @@ def test_it_plans_and_lists_alerts_and_shows_failed_ones_and_disabled_destinatio
     listed = orjson.loads(invoke("alerts", "list", "--json"))["alerts"]
     assert sorted(a["kind"] for a in listed) == ["digest", "sla_breach", "sla_warning"]
     with transaction(engine, writes=True) as session:
-        alert = session.get(Alert, 1)
+        warning_id = next(a["id"] for a in listed if a["kind"] == "sla_warning")
+        alert = session.get(Alert, warning_id)
         alert.state, alert.error = "failed", "Slack: channel_not_found"
         session.add(Destination(channel="slack", address="U-ANA", reason="Slack: channel_not_found",
                                 disabled_at=datetime(2026, 10, 5, tzinfo=UTC)))  # fmt: skip
     failed = orjson.loads(invoke("alerts", "list", "--failed", "--json"))
-    assert [(a["id"], a["error"]) for a in failed["alerts"]] == [(1, "Slack: channel_not_found")]
+    assert [(a["id"], a["error"]) for a in failed["alerts"]] == [
+        (warning_id, "Slack: channel_not_found")
+    ]
     assert [d["address"] for d in failed["disabled_destinations"]] == ["U-ANA"]
     assert "disabled: slack U-ANA" in invoke("alerts", "list", "--failed")
     assert invoke("alerts", "enable", "slack", "U-ANA") == "slack U-ANA enabled\n"

@@ -1,10 +1,12 @@
 import imaplib
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from book import BASICS, CONTACT, load
 from keepwell.domain.sla import SlaTargets
+from keepwell.integrations.email.client import MailboxUnavailable
 from keepwell.services.mail import MailSettings, poll_once
 from keepwell.store.db import transaction
 from keepwell.store.models import Mailbox, Message
@@ -48,3 +50,12 @@ def test_a_second_poll_reads_only_the_mail_delivered_since_the_first(engine: Eng
         [position] = session.scalars(select(Mailbox))
     assert position.last_uid == 3
     assert "secret" not in position.url
+
+
+def test_a_refused_login_names_the_mailbox_but_not_the_password(engine: Engine) -> None:
+    with dovecot() as imap:
+        wrong = imap.url.replace(":secret@", ":hunter2@")
+        with pytest.raises(MailboxUnavailable) as raised:
+            poll_once(engine, wrong, SETTINGS, NOW)
+    assert f"imap://kw@127.0.0.1:{imap.port}/INBOX" in str(raised.value)
+    assert "hunter2" not in str(raised.value)

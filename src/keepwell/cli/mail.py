@@ -18,7 +18,7 @@ from keepwell.cli.common import console, database, fail, sla_targets
 from keepwell.cli.loop import run_loop
 from keepwell.config import get_settings
 from keepwell.integrations.email.apply import MailSummary
-from keepwell.integrations.email.client import ImapUrlError
+from keepwell.integrations.email.client import ImapUrlError, MailboxUnavailable
 from keepwell.services.mail import (
     MailPathError,
     MailSettings,
@@ -81,7 +81,7 @@ def poll_command(
         run_loop(unit, loop=loop, interval=interval)
     except ImapUrlError as exc:
         fail(str(exc))
-    except OSError as exc:  # the server unreachable, refused, or the login failed
+    except MailboxUnavailable as exc:  # unreachable, the login refused, no such mailbox
         fail(f"KEEPWELL_IMAP_URL: {exc}", code=1)
 
 

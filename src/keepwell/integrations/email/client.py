@@ -7,6 +7,7 @@ with BODY.PEEK[]: polling leaves the shared inbox's \\Seen flags as the team set
 
 from __future__ import annotations
 
+import imaplib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +17,11 @@ from urllib.parse import unquote, urlsplit
 from imapclient import IMAPClient
 
 FETCH_BATCH = 100
+
+
+class MailboxUnavailable(Exception):
+    """The server cannot be reached, refused the login or has no such mailbox. The message
+    names the mailbox without its password."""
 
 
 class ImapUrlError(ValueError):
@@ -87,13 +93,24 @@ def _fetched(uid: int, data: dict[bytes, object]) -> Fetched:
 
 @contextmanager
 def open_mailbox(target: ImapTarget, timeout: float = 30.0) -> Iterator[OpenMailbox]:
-    client = IMAPClient(target.host, port=target.port, ssl=target.ssl, timeout=timeout)
     try:
-        client.login(target.username, target.password)
-        selected = client.select_folder(target.mailbox, readonly=True)
+        client = IMAPClient(target.host, port=target.port, ssl=target.ssl, timeout=timeout)
+    except OSError as exc:
+        raise MailboxUnavailable(f"{target.key}: {exc}") from exc
+    try:
+        try:
+            client.login(target.username, target.password)
+            selected = client.select_folder(target.mailbox, readonly=True)
+        except (imaplib.IMAP4.error, OSError) as exc:
+            raise MailboxUnavailable(f"{target.key}: {_said(exc)}") from exc
         yield OpenMailbox(client, int(selected[b"UIDVALIDITY"]))
     finally:
         try:
             client.logout()
         except Exception:  # the connection is going away either way
             client.shutdown()
+
+
+def _said(exc: Exception) -> str:
+    text = str(exc)
+    return text.removeprefix("b'").removeprefix('b"').rstrip("'\"") or type(exc).__name__

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import sys
@@ -16,6 +15,7 @@ from rich.table import Table
 
 from keepwell.cli.app import app
 from keepwell.cli.common import console, database, fail, parse_instant, sla_targets
+from keepwell.cli.loop import log_to_stderr as _log_to_stderr
 from keepwell.cli.loop import run_loop
 from keepwell.config import get_settings
 from keepwell.integrations.notify.smtp import SmtpUrlError
@@ -78,7 +78,7 @@ def send_command(
     ] = STALE_AFTER.total_seconds(),
 ) -> None:
     """Send the due alerts, one per unit of work (several workers may run at once)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    _log_to_stderr()
     settings = get_settings()
     try:
         senders = configured_senders(

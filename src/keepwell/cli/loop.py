@@ -6,6 +6,7 @@ supervisor never leaves a half-done unit behind (healthchecks' `sendreports --lo
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from collections.abc import Callable
@@ -34,3 +35,10 @@ def run_loop(unit: Callable[[], bool], *, loop: bool, interval: float) -> None:
                 stop.wait(interval)
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def log_to_stderr() -> None:
+    """Keepwell's own messages (alerts written to the log, polls) at INFO on stderr; other
+    libraries' at WARNING."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("keepwell").setLevel(logging.INFO)

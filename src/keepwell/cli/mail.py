@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +14,7 @@ from rich.table import Table
 
 from keepwell.cli.app import app
 from keepwell.cli.common import console, database, fail, sla_targets
+from keepwell.cli.loop import log_to_stderr as _log_to_stderr
 from keepwell.cli.loop import run_loop
 from keepwell.config import get_settings
 from keepwell.integrations.email.apply import MailSummary
@@ -69,7 +69,7 @@ def poll_command(
     url = get_settings().imap_url
     if not url:
         fail("KEEPWELL_IMAP_URL is not set (imaps://user:password@host/INBOX)")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    _log_to_stderr()
     engine = database()
 
     def unit() -> bool:

@@ -55,6 +55,16 @@ class Settings(BaseSettings):
     # KEEPWELL_HEALTH_WEIGHTS='{"responsiveness": 30, "engagement": 30, "sentiment": 40}';
     # a measure left out weighs 0. Unset: the default model's weights.
     health_weights: Annotated[dict[str, float] | None, NoDecode] = None
+    # Live email (README "Email"): the shared inbox, e.g. imaps://user:pass@host/INBOX, and
+    # the domains whose senders are the team (besides the users' own addresses).
+    imap_url: str | None = None
+    team_email_domains: list[str] = []
+    # Alerts out (README "Alerts"): a Slack bot token or an SMTP URL; neither: the log.
+    slack_bot_token: str | None = None
+    slack_api_url: str | None = None  # slack_sdk's default when unset; a fake one in tests
+    smtp_url: str | None = None  # smtp://user:pass@host:25 or smtps://...:465
+    alert_from_email: str = "keepwell@localhost"
+    alert_lead_seconds: int = Field(900, ge=0)  # business seconds before a first response is due
 
     @field_validator("database_url")
     @classmethod

@@ -59,6 +59,8 @@ COMMANDS: dict[str, Entry] = {
         " once (one migrates, the others wait and find it done).",
     ),
     "rates": Entry("rates", "Exchange rates into the base currency, kept in the database."),
+    "mail": Entry("mail", "Email in: files and the shared inbox."),
+    "alerts": Entry("alerts", "Alerts to CSMs: planned, sent, failed."),
 }
 
 

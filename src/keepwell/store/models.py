@@ -22,10 +22,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -344,3 +346,82 @@ class ExchangeRate(Base):
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     rate: Mapped[Decimal] = mapped_column(Numeric(18, 8))
     set_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Mail(Base):
+    """An email as it arrived (README "Email"): the raw message is kept, the text used for
+    metrics is the message row's. `state`: applied (a message row `email:<Message-ID>`),
+    held (no account matched yet), failed (the import refused it: `error`)."""
+
+    __tablename__ = "mail"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)  # the message's id: email:<...>
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sender: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(Text)
+    thread_id: Mapped[str] = mapped_column(Id, index=True)
+    reply_to_ids: Mapped[list[str]] = mapped_column(JSON)  # the message ids it replies to
+    account_id: Mapped[str | None] = mapped_column(Id)
+    state: Mapped[str] = mapped_column(String(8), index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Mailbox(Base):
+    """Where IMAP polling of a mailbox stands: only UIDs above `last_uid` are new, while the
+    server's UIDVALIDITY stays the same (RFC 3501 2.3.1.1)."""
+
+    __tablename__ = "mailboxes"
+
+    url: Mapped[str] = mapped_column(String(500), primary_key=True)  # without the password
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger)
+    polled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MailDomain(Base):
+    """An admin's mapping of a sender domain to an account (`keepwell mail map`)."""
+
+    __tablename__ = "mail_domains"
+
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+
+
+class Alert(Base):
+    """One alert to a CSM (README "Alerts"): planned once (unique on kind, subject and
+    recipient), claimed by one worker, sent, retried or failed; every attempt counted."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("kind", "subject", "recipient_id"),
+        Index("ix_alerts_state_next_attempt_at", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # sla_warning, sla_breach, digest
+    subject: Mapped[str] = mapped_column(Id)  # the request id, or the digest's local date
+    request_id: Mapped[str | None] = mapped_column(Id)
+    recipient_id: Mapped[str] = mapped_column(Id)
+    channel: Mapped[str] = mapped_column(String(8))  # slack, email, log
+    address: Mapped[str] = mapped_column(String(320))  # Slack user id, email, or user id
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(10))  # pending sending sent failed cancelled
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Destination(Base):
+    """A destination a permanent vendor error disabled (a Slack user, an email address, or a
+    whole channel as address "*"), until an admin enables it again."""
+
+    __tablename__ = "destinations"
+
+    channel: Mapped[str] = mapped_column(String(8), primary_key=True)
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    disabled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text)

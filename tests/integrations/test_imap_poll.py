@@ -1,0 +1,61 @@
+import imaplib
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from book import BASICS, CONTACT, load
+from keepwell.domain.sla import SlaTargets
+from keepwell.integrations.email.client import MailboxUnavailable
+from keepwell.services.mail import MailSettings, poll_once
+from keepwell.store.db import transaction
+from keepwell.store.models import Mailbox, Message
+from servers import Imap, dovecot
+
+NOW = datetime(2026, 10, 5, 18, 0, tzinfo=UTC)
+SETTINGS = MailSettings(team_domains=("example.com",), targets=SlaTargets())
+
+
+def deliver(imap: Imap, *ids: str) -> None:
+    client = imaplib.IMAP4("127.0.0.1", imap.port)
+    client.login(imap.user, imap.password)
+    for id in ids:
+        raw = (
+            f"From: joe@acme.example\r\nTo: ana@example.com\r\nSubject: {id}\r\n"
+            f"Message-ID: <{id}@acme.example>\r\nDate: Mon, 05 Oct 2026 09:50:00 -0400\r\n"
+            f"\r\nMessage {id}\r\n"
+        ).encode()
+        client.append("INBOX", "", imaplib.Time2Internaldate(NOW), raw)
+    client.logout()
+
+
+def count(engine: Engine) -> int:
+    with transaction(engine) as session:
+        return session.scalar(select(func.count()).select_from(Message)) or 0
+
+
+def test_a_second_poll_reads_only_the_mail_delivered_since_the_first(engine: Engine) -> None:
+    load(engine, *BASICS[:-1], {**CONTACT, "email": "joe@acme.example"})
+    with dovecot() as imap:
+        deliver(imap, "m1", "m2")
+        first = poll_once(engine, imap.url, SETTINGS, NOW)
+        assert (first.applied, first.duplicate) == (2, 0)
+        deliver(imap, "m3")
+        second = poll_once(engine, imap.url, SETTINGS, NOW)
+        assert (second.applied, second.duplicate) == (1, 0)  # m1 and m2 were not read again
+        third = poll_once(engine, imap.url, SETTINGS, NOW)
+        assert (third.applied, third.duplicate) == (0, 0)
+    assert count(engine) == 3
+    with transaction(engine) as session:
+        [position] = session.scalars(select(Mailbox))
+    assert position.last_uid == 3
+    assert "secret" not in position.url
+
+
+def test_a_refused_login_names_the_mailbox_but_not_the_password(engine: Engine) -> None:
+    with dovecot() as imap:
+        wrong = imap.url.replace(":secret@", ":hunter2@")
+        with pytest.raises(MailboxUnavailable) as raised:
+            poll_once(engine, wrong, SETTINGS, NOW)
+    assert f"imap://kw@127.0.0.1:{imap.port}/INBOX" in str(raised.value)
+    assert "hunter2" not in str(raised.value)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel
 
 from keepwell.config import get_settings
 from keepwell.domain import scorecard as sc
 from keepwell.domain.targets import DEFAULT_TARGETS, load_targets_toml
 from keepwell.services.scorecard import UnknownCsm, history, scorecards
+from keepwell.web.auth import scorecard_filter, scorecard_owner
 from keepwell.web.deps import NowDep, SessionDep
 
 router = APIRouter(prefix="/api/scorecards", tags=["scorecards"])
@@ -64,7 +65,7 @@ def list_scorecards(
     month: Month,
     session: SessionDep,
     now: NowDep,
-    csm: str | None = None,
+    csm: Annotated[str | None, Depends(scorecard_filter)],
     as_of: datetime | None = None,
 ) -> Scorecards:
     """Every CSM's scorecard of a month (or one CSM's), as of now or `as_of`."""
@@ -79,7 +80,12 @@ def list_scorecards(
 
 
 @router.get("/{csm}/history", response_model=History)
-def csm_history(csm: str, session: SessionDep, now: NowDep, month: Month | None = None) -> History:
+def csm_history(
+    csm: Annotated[str, Depends(scorecard_owner)],
+    session: SessionDep,
+    now: NowDep,
+    month: Month | None = None,
+) -> History:
     """A CSM's last 12 monthly scorecards, up to `month` (default: the current month)."""
     last = month or now.strftime("%Y-%m")
     try:

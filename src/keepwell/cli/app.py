@@ -21,6 +21,7 @@ def _register() -> None:
         scorecard,
         serve,
         sla,
+        users,
     )
 
 

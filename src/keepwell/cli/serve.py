@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 import typer
@@ -11,8 +11,9 @@ from sqlalchemy import Engine, select
 
 from keepwell.cli.app import app
 from keepwell.cli.common import console, database, sla_targets
+from keepwell.cli.users import print_demo_sign_ins
 from keepwell.config import get_settings
-from keepwell.services.demo import load_demo
+from keepwell.services.demo import give_demo_passwords, load_demo
 from keepwell.store.db import transaction
 from keepwell.store.models import Account
 from keepwell.web.app import create_app
@@ -52,4 +53,6 @@ def _load_demo_if_empty(engine: Engine) -> None:
             weights=settings.weights(),
             base_currency=settings.base_currency,
         )
+        sign_ins = give_demo_passwords(session, datetime.now(UTC))
     console.print(f"Demo loaded: {summary.lines:,} records.")
+    print_demo_sign_ins(sign_ins)

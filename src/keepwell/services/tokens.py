@@ -21,7 +21,11 @@ PREFIX = "kw_"  # makes a leaked token recognisable to secret scanners and to pe
 TOUCH_EVERY = timedelta(minutes=5)
 
 
-class UnknownToken(LookupError):
+class TokenError(ValueError):
+    pass
+
+
+class UnknownToken(TokenError, LookupError):
     pass
 
 
@@ -46,6 +50,8 @@ def create_token(
     session: Session, user: User, label: str | None, now: datetime, *, by: str | None = None
 ) -> tuple[ApiToken, str]:
     """A new token for `user` and its secret, which is not stored and cannot be shown again."""
+    if not user.active:
+        raise TokenError(f"{user.email or user.id} is deactivated: no new tokens")
     secret = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, label=label, token_hash=digest(secret), created_at=now)
     session.add(token)

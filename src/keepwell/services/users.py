@@ -166,8 +166,11 @@ def change_password(
     set_password(session, user, new, now, by=user.id, keep_session=keep_session)
 
 
-def deactivate(session: Session, user: User, now: datetime, *, by: str | None = None) -> None:
-    """The user can no longer sign in; every session and token of theirs ends now."""
+def deactivate(
+    session: Session, user: User, now: datetime, *, by: str | None = None
+) -> tuple[int, int]:
+    """The user can no longer sign in; every session and token of theirs ends now. How many
+    sessions and tokens ended."""
     before = _shown(user)
     user.active = False
     sessions = end_user_sessions(session, user.id, now)
@@ -181,6 +184,7 @@ def deactivate(session: Session, user: User, now: datetime, *, by: str | None = 
         before=before,
         after={**_shown(user), "sessions_ended": sessions, "tokens_revoked": tokens},
     )
+    return sessions, tokens
 
 
 @dataclass(frozen=True)

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from keepwell.services.users import add_user, find_user
+from keepwell.services.users import add_user, find_user, set_password
 from keepwell.store.db import transaction
 
 PASSWORD = "correct horse battery"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+MakeToken = Callable[..., str]  # the token_for fixture: (role, email=, user_id=) -> token
 
 
 def ensure_user(engine: Engine, email: str, role: str, user_id: str | None = None) -> str:
-    """A user who signs in with PASSWORD (added unless the email exists); their id."""
+    """A user who signs in with PASSWORD (added unless the email exists, e.g. imported from a
+    book: then only given the password if they have none); their id."""
     with transaction(engine) as session:
         user = find_user(session, email)
+        if user is not None and user.password_hash is None:
+            set_password(session, user, PASSWORD, NOW)
         if user is None:
             user = add_user(
                 session, email=email, name=email.split("@")[0].title(), role=role,

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from sqlalchemy import Engine
 
 from keepwell.services.tokens import create_token
 from keepwell.services.users import find_user
 from keepwell.store.db import transaction
-from people import NOW, ensure_user
-
-MakeToken = Callable[..., str]
+from people import NOW, MakeToken, ensure_user
 
 
 @pytest.fixture

@@ -65,7 +65,7 @@ def unsign(signed: str | None) -> str | None:
     if not signed or "." not in signed:
         return None
     value, signature = signed.rsplit(".", 1)
-    return value if hmac.compare_digest(signature, _mac("cookie", value)) else None
+    return value if _same(signature, _mac("cookie", value)) else None
 
 
 def csrf_token(session_id: str) -> str:
@@ -76,7 +76,13 @@ def csrf_token(session_id: str) -> str:
 def csrf_matches(session_id: str | None, token: str | None) -> bool:
     if not session_id or not token:
         return False
-    return hmac.compare_digest(token, csrf_token(session_id))
+    return _same(token, csrf_token(session_id))
+
+
+def _same(given: str, expected: str) -> bool:
+    """A constant-time comparison that takes any text a client sends (bytes: compare_digest
+    refuses non-ASCII str)."""
+    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 # -- who is asking

@@ -210,9 +210,10 @@ async def signed_in_form(
     request: Request, principal: PagePrincipal
 ) -> tuple[Principal, dict[str, str]]:
     """A signed-in page's POSTed form, refused with 403 unless it carries the session's CSRF
-    token."""
+    token (its `csrf_token` field, or the `X-CSRF-Token` header htmx requests carry)."""
     form = await read_form(request)
-    if not csrf_matches(principal.session_id, form.get("csrf_token")):
+    token = form.get("csrf_token") or request.headers.get("x-csrf-token")
+    if not csrf_matches(principal.session_id, token):
         raise HTTPException(403, "csrf_token: missing or not this session's; reload the page")
     return principal, form
 

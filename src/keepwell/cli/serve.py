@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
 from sqlalchemy import Engine, select
+from uvicorn.config import LOGGING_CONFIG
 
 from keepwell.cli.app import app
 from keepwell.cli.common import console, database, sla_targets
@@ -32,7 +34,22 @@ def serve_command(
     if demo:
         _load_demo_if_empty(engine)
     console.print(f"Keepwell on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(engine), host=host, port=port, loop="uvloop", http="httptools")
+    uvicorn.run(
+        create_app(engine),
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        log_config=_log_config(),
+    )
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus Keepwell's own lines (sign-ins succeeded and failed) beside
+    its access log."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["keepwell"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 def _load_demo_if_empty(engine: Engine) -> None:

@@ -42,7 +42,7 @@ def test_require_lets_only_the_roles_of_the_matrix_through(
     response = client.post("/api/probe/override", headers=headers)
     assert response.status_code == status
     if status == 403:
-        assert response.json()["detail"] == f"a {role} may not override health"
+        assert f"a {role} may not override health" in response.text
 
 
 def test_require_answers_401_before_403_without_credentials(client: TestClient) -> None:

@@ -151,3 +151,10 @@ def test_a_password_change_needs_the_old_one_and_ends_the_other_sessions(
         assert resolve_session(session, here, NOW) is user
         assert resolve_session(session, elsewhere, NOW) is None
         assert sign_in(session, "ana@example.com", "new password 1", NOW).session_id
+
+
+def test_an_email_longer_than_any_address_is_a_failed_sign_in_not_an_error(
+    engine: Engine, ana: str
+) -> None:
+    with transaction(engine) as session:
+        assert sign_in(session, "a" * 400 + "@example.com", PASSWORD, NOW).session_id is None

@@ -41,7 +41,9 @@ class UnknownUser(UserError, LookupError):
 
 
 def normal_email(email: str) -> str:
-    return email.strip().lower()
+    """The form emails are compared and counted in (cut to the column's 320 characters: a
+    longer one matches no user, and must not fail the throttle's insert)."""
+    return email.strip().lower()[:320]
 
 
 def find_user(session: Session, email: str) -> User | None:

@@ -376,7 +376,8 @@ class SignInAttempt(Base):
 
 
 class AuditEntry(Base):
-    """Who changed what and when: one row per write, with the record before and after."""
+    """Who changed what and when: one row per write, with the record before and after.
+    `by_id` is the signed-in user; None for the command line and the system."""
 
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_subject_at", "subject", "at"),)

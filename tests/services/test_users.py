@@ -6,8 +6,19 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from keepwell.services.audit import history
-from keepwell.services.sessions import SESSION_LIFETIME, end_session, resolve_session
-from keepwell.services.tokens import create_token, list_tokens, resolve_token, revoke_token
+from keepwell.services.sessions import (
+    SESSION_LIFETIME,
+    end_session,
+    resolve_session,
+    touch_session,
+)
+from keepwell.services.tokens import (
+    create_token,
+    list_tokens,
+    resolve_token,
+    revoke_token,
+    touch_token,
+)
 from keepwell.services.users import (
     UserError,
     add_user,
@@ -17,7 +28,7 @@ from keepwell.services.users import (
     sign_in,
 )
 from keepwell.store.db import transaction
-from keepwell.store.models import ApiToken, SignInAttempt, User
+from keepwell.store.models import ApiToken, SignInAttempt, User, WebSession
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
@@ -70,7 +81,8 @@ def test_it_signs_in_whatever_the_emails_case_and_records_the_attempt(
     with transaction(engine) as session:
         outcome = sign_in(session, "  ANA@example.com ", PASSWORD, NOW)
         assert outcome.user is not None and outcome.session_id is not None
-        assert resolve_session(session, outcome.session_id, NOW) is outcome.user
+        live = resolve_session(session, outcome.session_id, NOW)
+        assert live is not None and live.user is outcome.user
         attempts = session.execute(select(SignInAttempt.email, SignInAttempt.success)).all()
     assert attempts == [("ana@example.com", True)]
 
@@ -114,7 +126,8 @@ def test_it_keeps_only_the_hash_of_a_token_and_resolves_the_token_to_its_user(
         token, secret = create_token(session, user, "ci", NOW)
         stored = session.get(ApiToken, token.id)
         assert stored is not None and secret not in stored.token_hash
-        assert resolve_token(session, secret, NOW) is user
+        live = resolve_token(session, secret, NOW)
+        assert live is not None and live.user is user
         assert resolve_token(session, secret + "x", NOW) is None
         revoke_token(session, token.id, NOW)
         assert resolve_token(session, secret, NOW) is None
@@ -148,7 +161,8 @@ def test_a_password_change_needs_the_old_one_and_ends_the_other_sessions(
                 session, user, "not it at all", "new password 1", NOW, keep_session=here
             )
         change_password(session, user, PASSWORD, "new password 1", NOW, keep_session=here)
-        assert resolve_session(session, here, NOW) is user
+        live = resolve_session(session, here, NOW)
+        assert live is not None and live.user is user
         assert resolve_session(session, elsewhere, NOW) is None
         assert sign_in(session, "ana@example.com", "new password 1", NOW).session_id
 
@@ -158,3 +172,25 @@ def test_an_email_longer_than_any_address_is_a_failed_sign_in_not_an_error(
 ) -> None:
     with transaction(engine) as session:
         assert sign_in(session, "a" * 400 + "@example.com", PASSWORD, NOW).session_id is None
+
+
+def test_a_session_and_a_token_are_marked_used_at_most_every_five_minutes(
+    engine: Engine, ana: str
+) -> None:
+    later = NOW + timedelta(minutes=5)
+    with transaction(engine) as session:
+        session_id = sign_in(session, "ana@example.com", PASSWORD, NOW).session_id
+        user = session.get_one(User, ana)
+        assert session_id is not None
+        _token, secret = create_token(session, user, None, NOW)
+    with transaction(engine) as session:
+        assert resolve_session(session, session_id, NOW + timedelta(minutes=4)).touch_due is False
+        assert resolve_token(session, secret, NOW).touch_due is True  # never used
+        assert resolve_session(session, session_id, later).touch_due is True
+        touch_session(session, session_id, later)
+        touch_token(session, secret, later)
+    with transaction(engine) as session:
+        assert session.get_one(WebSession, session_id).last_seen_at == later
+        assert session.scalars(select(ApiToken.last_used_at)).one() == later
+        assert not resolve_session(session, session_id, later + timedelta(minutes=1)).touch_due
+        assert not resolve_token(session, secret, later + timedelta(minutes=1)).touch_due

@@ -129,3 +129,11 @@ def test_openapi_documents_the_bearer_token_and_the_session_cookie(client: TestC
     security = document["paths"]["/api/accounts"]["get"]["security"]
     assert {"token": []} in security and {"session": []} in security
     assert "security" not in document["paths"]["/healthz"]["get"]
+
+
+def test_a_tokens_use_is_recorded(client: TestClient, token_for: MakeToken, engine: Engine) -> None:
+    token = token_for("viewer")
+    assert client.get("/api/accounts", headers=bearer(token)).status_code == 200
+    with transaction(engine) as session:
+        (info,) = list_tokens(session)
+    assert info.last_used_at is not None

@@ -4,6 +4,7 @@ ending the row here (sign-out, deactivation, a new password) ends the session at
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -32,8 +33,18 @@ def start_session(session: Session, user_id: str, now: datetime) -> str:
     return session_id
 
 
-def resolve_session(session: Session, session_id: str, now: datetime) -> User | None:
-    """The active user of a live session, or None (unknown, ended, expired, deactivated)."""
+@dataclass(frozen=True)
+class Live:
+    """A live session's or token's user; `touch_due`: it was last seen long enough ago to be
+    written again (with `touch_session`/`touch_token`, in a transaction of its own)."""
+
+    user: User
+    touch_due: bool
+
+
+def resolve_session(session: Session, session_id: str, now: datetime) -> Live | None:
+    """The active user of a live session, or None (unknown, ended, expired, deactivated).
+    Only reads: a page view never writes in the request's own transaction."""
     row = session.execute(
         select(WebSession, User)
         .join(User, User.id == WebSession.user_id)
@@ -44,9 +55,16 @@ def resolve_session(session: Session, session_id: str, now: datetime) -> User | 
     web_session, user = row
     if web_session.revoked_at is not None or web_session.expires_at <= now or not user.active:
         return None
-    if now - web_session.last_seen_at >= TOUCH_EVERY:
-        web_session.last_seen_at = now
-    return user
+    return Live(user, now - web_session.last_seen_at >= TOUCH_EVERY)
+
+
+def touch_session(session: Session, session_id: str, now: datetime) -> None:
+    """Record that the session was used now (a no-op when someone just did)."""
+    session.execute(
+        update(WebSession)
+        .where(WebSession.id == session_id, WebSession.last_seen_at <= now - TOUCH_EVERY)
+        .values(last_seen_at=now)
+    )
 
 
 def end_session(session: Session, session_id: str, now: datetime) -> None:

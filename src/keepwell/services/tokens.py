@@ -9,16 +9,16 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from keepwell.services import audit
+from keepwell.services.sessions import TOUCH_EVERY, Live
 from keepwell.store.models import ApiToken, User
 
 PREFIX = "kw_"  # makes a leaked token recognisable to secret scanners and to people
-TOUCH_EVERY = timedelta(minutes=5)
 
 
 class TokenError(ValueError):
@@ -112,8 +112,8 @@ def list_tokens(session: Session) -> list[TokenInfo]:
     ]
 
 
-def resolve_token(session: Session, secret: str, now: datetime) -> User | None:
-    """The active user a live token belongs to, or None."""
+def resolve_token(session: Session, secret: str, now: datetime) -> Live | None:
+    """The active user a live token belongs to, or None. Only reads (see `touch_token`)."""
     row = session.execute(
         select(ApiToken, User)
         .join(User, User.id == ApiToken.user_id)
@@ -124,6 +124,17 @@ def resolve_token(session: Session, secret: str, now: datetime) -> User | None:
     token, user = row
     if token.revoked_at is not None or not user.active:
         return None
-    if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
-        token.last_used_at = now
-    return user
+    due = token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY
+    return Live(user, due)
+
+
+def touch_token(session: Session, secret: str, now: datetime) -> None:
+    """Record that the token was used now (a no-op when it just was)."""
+    session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.token_hash == digest(secret),
+            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - TOUCH_EVERY),
+        )
+        .values(last_used_at=now)
+    )

@@ -12,17 +12,20 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import parse_qs
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 
 from keepwell.config import get_settings
 from keepwell.domain.access import Action, can, may_ever
-from keepwell.services.sessions import resolve_session
-from keepwell.services.tokens import resolve_token
+from keepwell.services.sessions import resolve_session, touch_session
+from keepwell.services.tokens import resolve_token, touch_token
+from keepwell.store.db import transaction
 from keepwell.store.models import User
 from keepwell.web.deps import NowDep, SessionDep
 
@@ -96,12 +99,23 @@ class Principal:
     session_id: str | None = None
 
 
+def writing(request: Request) -> AbstractContextManager[Session]:
+    """A transaction of its own for a write a request makes (sign-in, sign-out, a touch),
+    committed before the answer goes out; the request's session only reads."""
+    return transaction(request.app.state.engine)
+
+
 def _from_cookie(request: Request, session: SessionDep, now: NowDep) -> Principal | None:
     session_id = unsign(request.cookies.get(SESSION_COOKIE))
     if session_id is None:
         return None
-    user = resolve_session(session, session_id, now)
-    return Principal(user, session_id) if user is not None else None
+    live = resolve_session(session, session_id, now)
+    if live is None:
+        return None
+    if live.touch_due:
+        with writing(request) as own:
+            touch_session(own, session_id, now)
+    return Principal(live.user, session_id)
 
 
 def optional_principal(
@@ -113,8 +127,13 @@ def optional_principal(
 ) -> Principal | None:
     """The user of the bearer token, else of the session cookie, else None."""
     if credentials is not None:
-        user = resolve_token(session, credentials.credentials, now)
-        return Principal(user) if user is not None else None
+        live = resolve_token(session, credentials.credentials, now)
+        if live is None:
+            return None
+        if live.touch_due:
+            with writing(request) as own:
+                touch_token(own, credentials.credentials, now)
+        return Principal(live.user)
     return _from_cookie(request, session, now)
 
 

@@ -16,6 +16,7 @@ from keepwell.services.users import (
     change_password,
     sign_in,
 )
+from keepwell.store.models import User
 from keepwell.web.auth import (
     PRESESSION_COOKIE,
     SESSION_COOKIE,
@@ -27,8 +28,9 @@ from keepwell.web.auth import (
     read_form,
     sign,
     unsign,
+    writing,
 )
-from keepwell.web.deps import NowDep, SessionDep
+from keepwell.web.deps import NowDep
 from keepwell.web.pages.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -73,17 +75,17 @@ def login_form(request: Request, principal: MaybePrincipal) -> Response:
 
 
 @router.post("/login", response_class=HTMLResponse)
-async def login(request: Request, session: SessionDep, now: NowDep) -> Response:
+async def login(request: Request, now: NowDep) -> Response:
     form = await read_form(request)
     email = form.get("email", "").strip()
     if not csrf_matches(unsign(request.cookies.get(PRESESSION_COOKIE)), form.get("csrf_token")):
         return _login_page(
             request, status_code=403, email=email, error="The form had expired. Please try again."
         )
-    outcome = sign_in(session, email, form.get("password", ""), now)
-    # Committed before the answer is sent (the request's session commits only after it): the
-    # browser follows the redirect at once and must find its new session.
-    session.commit()
+    # Committed before the answer goes out: the browser follows the redirect at once and
+    # must find its new session; a failure must still count for the throttle.
+    with writing(request) as session:
+        outcome = sign_in(session, email, form.get("password", ""), now)
     if outcome.retry_at is not None:
         wait = max(1, math.ceil((outcome.retry_at - now).total_seconds()))
         response = _login_page(
@@ -102,10 +104,11 @@ async def login(request: Request, session: SessionDep, now: NowDep) -> Response:
 
 
 @router.post("/logout")
-def logout(form: SignedInForm, session: SessionDep, now: NowDep) -> Response:
+def logout(request: Request, form: SignedInForm, now: NowDep) -> Response:
     principal, _fields = form
     if principal.session_id is not None:
-        end_session(session, principal.session_id, now)
+        with writing(request) as session:
+            end_session(session, principal.session_id, now)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -119,21 +122,22 @@ def password_form(request: Request, principal: MaybePrincipal) -> Response:
 
 
 @router.post("/account/password", response_class=HTMLResponse)
-def password(request: Request, form: SignedInForm, session: SessionDep, now: NowDep) -> Response:
+def password(request: Request, form: SignedInForm, now: NowDep) -> Response:
     principal, fields = form
     error = None
     if fields.get("new_password") != fields.get("confirm_password"):
         error = "The two new passwords differ."
     else:
         try:
-            change_password(
-                session,
-                principal.user,
-                fields.get("old_password", ""),
-                fields.get("new_password", ""),
-                now,
-                keep_session=principal.session_id,
-            )
+            with writing(request) as session:
+                change_password(
+                    session,
+                    session.get_one(User, principal.user.id),
+                    fields.get("old_password", ""),
+                    fields.get("new_password", ""),
+                    now,
+                    keep_session=principal.session_id,
+                )
         except UserError as exc:
             error = str(exc)
     return page(

@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import UTC, date, datetime
 
 import orjson
 import pytest
@@ -47,6 +47,6 @@ def test_the_demo_comes_with_90_days_of_health_history(engine: Engine) -> None:
     assert result.exit_code == 0, result.output
     with transaction(engine) as session:
         days = session.scalars(select(HealthRun.day).order_by(HealthRun.day)).all()
-        shown = account_health(session, "atlas-analytics", date(2026, 11, 23))
+        shown = account_health(session, "atlas-analytics", datetime(2026, 11, 23, 12, tzinfo=UTC))
     assert (days[0], days[-1], len(days)) == (date(2026, 8, 25), date(2026, 11, 22), 90)
     assert shown["score"] is not None and shown["trend_30d"] is not None

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 import keepwell.cli.hours  # noqa: F401  (registers `hours` on the app)
 from book import PRODUCT_SCHEDULE_TOML
 from keepwell.cli.app import app
+from keepwell.domain.hours.calendar import MAX_YEAR
 
 runner = CliRunner()
 
@@ -135,3 +136,22 @@ def test_it_reports_instants_outside_the_supported_years(schedule: Path) -> None
     )
     assert code == 2
     assert err.startswith("error: instant outside the supported years")
+
+
+def test_it_refuses_a_deadline_after_the_last_supported_year(schedule: Path) -> None:
+    code, out, err = hours("add", "--schedule", schedule, "2026-10-05T10:00:00Z", "99999999999999")
+    assert (code, out) == (2, "")
+    assert err == (
+        f"error: SECONDS 99999999999999: the deadline would fall after the year {MAX_YEAR}\n"
+    )
+
+
+def test_it_reads_a_negative_amount_as_a_number_and_refuses_it(schedule: Path) -> None:
+    code, _, err = hours("add", "--schedule", schedule, "2026-10-05T10:00:00Z", "-7200")
+    assert code == 2
+    assert err == "error: SECONDS '-7200' must be a number of seconds, 0 or more\n"
+
+
+def test_it_names_an_unknown_option_of_add_on_one_line(schedule: Path) -> None:
+    code, _, err = hours("add", "--schedule", schedule, "--soon", "2026-10-05T10:00:00Z", "60")
+    assert (code, err) == (2, "error: no such option: --soon\n")

@@ -140,6 +140,22 @@ def test_it_prints_the_scorecards_in_the_documented_shape(tmp_path: Path) -> Non
     }  # fmt: skip
 
 
+def test_it_names_each_band_in_words_in_the_scorecard_table(tmp_path: Path) -> None:
+    runner.invoke(app, ["import", str(write(tmp_path, *BASICS))])
+    asked = ["scorecard", "--month", "2026-10", "--as-of", "2026-11-05T12:00:00Z"]
+    (card,) = orjson.loads(runner.invoke(app, [*asked, "--json"]).stdout)["scorecards"]
+    result = runner.invoke(app, asked)
+    assert result.exit_code == 0, result.output
+    shown = [line.replace("│", " ").split() for line in result.stdout.splitlines()]
+    (row,) = [i for i, words in enumerate(shown) if words[:1] == ["u-ana"]]
+    # Under each value its band: the total's, then those of the metrics that have a value.
+    bands = [card["band"]] + [m["band"] for m in card["metrics"].values() if m["value"] is not None]
+    assert shown[row + 1] == bands
+    assert "green" in bands
+    # A metric without data says so in words too.
+    assert shown[row].count("n/a") == sum(m["value"] is None for m in card["metrics"].values())
+
+
 def test_it_loads_a_schedule_from_toml_and_versions_it(tmp_path: Path) -> None:
     toml = tmp_path / "half.toml"
     toml.write_text('timezone = "Europe/Kyiv"\n[week]\nmon = [["09:00", "13:00"]]\n')
@@ -167,3 +183,66 @@ def test_it_prints_a_long_error_on_one_line_without_reading_markup(tmp_path: Pat
     assert result.exit_code == 2
     (line,) = result.stderr.strip().splitlines()
     assert "[red]" + "x" * 120 in line
+
+
+def test_it_prints_a_refused_files_errors_as_json(tmp_path: Path) -> None:
+    path = write(tmp_path, *BASICS, extra=[b'{"type":"contact","id":"c-2"}'])
+    result = runner.invoke(app, ["import", str(path), "--json"])
+    assert result.exit_code == 1
+    refusal = orjson.loads(result.stdout)
+    assert refusal["errors"] == [{"line": 6, "field": "account", "error": "required"}]
+    assert refusal["more"] == 0
+    assert "nothing was imported" in refusal["error"]
+
+
+def test_it_lists_the_first_hundred_errors_and_counts_the_rest(tmp_path: Path) -> None:
+    bad = [b'{"type":"contact","id":"c-%d"}' % i for i in range(250)]
+    result = runner.invoke(app, ["import", str(write(tmp_path, *BASICS, extra=bad))])
+    assert result.exit_code == 1
+    listed = [line for line in result.stderr.splitlines() if line.startswith("line ")]
+    assert len(listed) == 100
+    assert listed[-1].startswith("line 105,")
+    assert "… and 150 more errors" in result.stderr
+    assert "250 invalid line(s)" in result.stderr
+
+
+def test_it_lists_as_many_errors_in_json_as_on_screen(tmp_path: Path) -> None:
+    bad = [b'{"type":"contact","id":"c-%d"}' % i for i in range(250)]
+    result = runner.invoke(app, ["import", str(write(tmp_path, *BASICS, extra=bad)), "--json"])
+    refusal = orjson.loads(result.stdout)
+    assert (len(refusal["errors"]), refusal["more"]) == (100, 150)
+
+
+def test_it_counts_invalid_lines_apart_from_their_errors(tmp_path: Path) -> None:
+    moved = message("m-2", "t-1", "2026-10-01T15:00:00Z", account="nowhere")  # two errors
+    path = write(tmp_path, *BASICS, message("m-1", "t-1", "2026-10-01T14:03:00Z"), moved)
+    result = runner.invoke(app, ["import", str(path)])
+    assert result.exit_code == 1
+    assert "1 invalid line(s)" in result.stderr
+    assert "(2 errors)" in result.stderr
+
+
+def test_it_says_a_directory_is_a_directory(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["import", str(tmp_path)])
+    assert result.exit_code == 2
+    assert f"{tmp_path} is a directory" in result.stderr
+
+
+def test_it_says_once_with_the_first_line_that_a_file_is_not_utf8(tmp_path: Path) -> None:
+    latin1 = [
+        '{"type":"contact","id":"c-%d","account":"acme","name":"Zoë"}'.encode("latin-1") % i
+        for i in range(2, 40)
+    ]
+    result = runner.invoke(app, ["import", str(write(tmp_path, *BASICS, extra=latin1))])
+    assert result.exit_code == 1
+    assert "line 6: not UTF-8 text" in result.stderr
+    assert result.stderr.count("not UTF-8") == 1
+    assert sum(stats().values()) == 0
+
+
+def test_it_says_an_empty_file_holds_no_records(tmp_path: Path) -> None:
+    path = tmp_path / "empty.jsonl"
+    path.write_bytes(b"\n\n")
+    result = runner.invoke(app, ["import", str(path)])
+    assert result.exit_code == 1
+    assert f"{path} holds no records" in result.stderr

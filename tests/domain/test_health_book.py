@@ -24,9 +24,11 @@ def instant(hours: int) -> datetime:
     return EPOCH + timedelta(hours=hours)
 
 
-hours = st.integers(0, SPAN_HOURS)
-maybe_hours = st.one_of(st.none(), hours)
 coarse_hours = st.integers(0, 20).map(lambda day: day * 240)  # ties at one instant are likely
+# Instants anywhere in the span, or on the coarse grid, so that edges (a deadline or an
+# exchange at the very moment of evaluation, two messages at one instant) come up often.
+hours = st.one_of(st.integers(0, SPAN_HOURS), coarse_hours)
+maybe_hours = st.one_of(st.none(), hours)
 
 
 @st.composite
@@ -53,6 +55,19 @@ def books(draw: st.DrawFn) -> dict:
         )
         for i in range(accounts)
     ]
+    messages = draw(
+        st.lists(
+            st.tuples(
+                account,
+                st.integers(0, 1),  # the thread's number within its account
+                st.integers(0, 4).map(lambda day: day * 240),  # often several at one instant
+                st.sampled_from(("inbound", "outbound", "internal")),
+                st.booleans(),
+            ),
+            max_size=12,
+        )
+    )
+    talks = draw(st.lists(st.tuples(account, hours, st.sampled_from(("call", "check_in", "ebr")))))
     contractions = draw(st.lists(st.tuples(account, hours), max_size=4))
     failed = draw(st.lists(st.tuples(account, hours), max_size=3))
     moments = sorted(draw(st.lists(hours, min_size=1, max_size=6)))
@@ -67,6 +82,8 @@ def books(draw: st.DrawFn) -> dict:
             for a, at, kind, score in surveys
         ],
         "revenue": revenue,
+        "messages": messages,
+        "talks": talks,
         "contractions": contractions,
         "failed": failed,
         "moments": moments,
@@ -81,6 +98,30 @@ def _events(rows: list[tuple[int, int]]) -> health_book.Events:
     return health_book.Events(
         np.array([a for a, _ in rows], dtype=np.int64),
         np.array([at * HOUR + to_micros(EPOCH) for _, at in rows], dtype=np.int64),
+    )
+
+
+def array_messages(book: dict) -> health_book.Messages:
+    """The messages with their threads' first inbound and outbound instants, as the
+    service's query gathers them (internal ones left out)."""
+    base = to_micros(EPOCH)
+    firsts: dict[tuple[int, int, str], int] = {}
+    for a, thread, at, direction, _ in book["messages"]:
+        key = (a, thread, direction)
+        firsts[key] = min(firsts.get(key, at), at)
+    kept = [m for m in book["messages"] if m[3] != "internal"]
+
+    def first(a: int, thread: int, direction: str) -> int:
+        at = firsts.get((a, thread, direction))
+        return NONE if at is None else base + at * HOUR
+
+    return health_book.Messages(
+        account=np.array([m[0] for m in kept], dtype=np.int64),
+        at=np.array([base + m[2] * HOUR for m in kept], dtype=np.int64),
+        inbound=np.array([m[3] == "inbound" for m in kept], dtype=bool),
+        automated=np.array([m[4] for m in kept], dtype=bool),
+        first_inbound=np.array([first(m[0], m[1], "inbound") for m in kept], dtype=np.int64),
+        first_outbound=np.array([first(m[0], m[1], "outbound") for m in kept], dtype=np.int64),
     )
 
 
@@ -119,28 +160,43 @@ def array_facts(book: dict) -> health_book.BookFacts:
             np.array([at for _, at, _ in surveys], dtype=np.int64),
             np.array([v for _, _, v in surveys], dtype=np.float64),
         ),
+        messages=array_messages(book),
+        talks=_events(
+            [(a, at) for a, at, kind in book["talks"] if kind in health.EXCHANGE_ACTIVITIES]
+        ),
         contractions=_events(book["contractions"]),
         failed_payments=_events(book["failed"]),
+        first_paid=np.array(
+            [micros_or_none(health.first_paid_at(a)) for a in book["revenue"]], dtype=np.int64
+        ),
     )
+
+
+def micros_or_none(at: datetime | None) -> int:
+    return NONE if at is None else to_micros(at)
 
 
 def scalar_inputs(
     book: dict, account: int, as_of: datetime, open_issues: int
 ) -> health.HealthInputs:
-    """What the service gathers for one account, by the rules it documents."""
-    outcomes = []
-    answers = []
-    for a, opened, answered, within, due in book["requests"]:
-        if a != account:
-            continue
-        if answered is not None and instant(answered) <= as_of:
-            answers.append(instant(answered))
-        if instant(opened) > as_of:
-            continue
-        if answered is not None and instant(answered) <= as_of:
-            outcomes.append(health.SlaOutcome(instant(opened), within))
-        elif due is not None and instant(due) <= as_of:
-            outcomes.append(health.SlaOutcome(instant(opened), False))
+    """Everything recorded about one account up to `as_of`, raw: the scalar functions
+    decide what counts."""
+    outcomes = tuple(
+        health.RequestOutcome(
+            instant(opened),
+            None if answered is None else instant(answered),
+            within,
+            None if due is None else instant(due),
+        )
+        for a, opened, answered, within, due in book["requests"]
+        if a == account and instant(opened) <= as_of
+    )
+    messages = tuple(
+        health.ThreadMessage(str(thread), instant(at), direction, automated)
+        for a, thread, at, direction, automated in book["messages"]
+        if a == account and instant(at) <= as_of
+    )
+    talks = tuple((instant(at), kind) for a, at, kind in book["talks"] if a == account)
     surveys = tuple(
         SurveyResponse(str(a), instant(at), kind, score)
         for a, at, kind, score in book["surveys"]
@@ -148,11 +204,13 @@ def scalar_inputs(
     )
     return health.HealthInputs(
         as_of=as_of,
-        requests=tuple(outcomes),
-        last_two_way_at=max(answers, default=None),
+        requests=outcomes,
+        messages=messages,
+        activities=talks,
         surveys=surveys,
         open_issues=open_issues,
         billing=health.BillingFacts(
+            health.first_paid_at(book["revenue"][account]),
             failed_payments=tuple(instant(at) for a, at in book["failed"] if a == account),
             contractions=tuple(instant(at) for a, at in book["contractions"] if a == account),
         ),
@@ -192,9 +250,10 @@ def test_moments_must_increase() -> None:
         list(health_book.days(facts, [10 * HOUR, 5 * HOUR]))
 
 
-def test_a_missing_response_counts_as_never_engaged() -> None:
+def test_an_account_without_exchanges_or_mrr_scores_on_engagement_alone() -> None:
     (day,) = health_book.days(health_book.BookFacts(accounts=2), [HOUR])
     assert day.values["engagement"].tolist() == [0.0, 0.0]
     assert np.isnan(day.values["responsiveness"]).all()
-    # engagement 0 and billing 100 are the only measures with data
-    assert day.score.tolist() == pytest.approx([100 * 15 / 35] * 2)
+    assert np.isnan(day.values["billing"]).all()  # never an MRR: no billing data
+    # engagement 0 (never an exchange: never "no data") is the only measure with data
+    assert day.score.tolist() == [0.0, 0.0]

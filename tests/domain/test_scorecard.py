@@ -49,7 +49,7 @@ def account(
     return AccountFacts(
         id,
         at(started),
-        at(churned) if churned else None,
+        (at(churned),) if churned else (),
         tuple((at(since), owner) for since, owner in history),
     )
 
@@ -114,6 +114,16 @@ def test_it_scores_retention_as_the_share_of_accounts_still_active_at_the_months
     )
     assert AccountFlag("gone", False) in retention.evidence.accounts
     assert AccountFlag("a-0", True) in retention.evidence.accounts
+
+
+def test_an_account_that_churns_and_comes_back_within_the_month_is_retained() -> None:
+    back = AccountFacts(
+        "back", at(LONG_AGO), (at("2026-10-10T00:00:00Z"),), ((at(LONG_AGO), EVA),),
+        (at("2026-10-20T00:00:00Z"),),
+    )  # fmt: skip
+    gone = account("gone", churned="2026-10-10T00:00:00Z")
+    flags = score(accounts=(back, gone)).metrics["retention"].evidence.accounts
+    assert flags == (AccountFlag("back", True), AccountFlag("gone", False))
 
 
 @pytest.mark.parametrize(
@@ -367,6 +377,19 @@ def test_it_asks_testimonials_only_of_accounts_active_90_days_and_still_active_a
     )
     flags = score(accounts=accounts).metrics["testimonials"].evidence.accounts
     assert [flag.account_id for flag in flags] == ["churned-later", "ninety-days"]
+
+
+def test_a_reactivated_account_is_asked_for_testimonials_90_days_after_its_return() -> None:
+    def returned(id: str, on: str) -> AccountFacts:
+        owners = ((at(LONG_AGO), EVA),)
+        return AccountFacts(id, at(LONG_AGO), (at("2026-06-01T00:00:00Z"),), owners, (at(on),))
+
+    accounts = (
+        returned("back-90-days", "2026-08-03T00:00:00Z"),
+        returned("back-89", "2026-08-04T00:00:00Z"),
+    )
+    flags = score(accounts=accounts).metrics["testimonials"].evidence.accounts
+    assert [flag.account_id for flag in flags] == ["back-90-days"]
 
 
 def test_it_counts_testimonials_for_the_owner_at_the_months_end() -> None:

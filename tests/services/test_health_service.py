@@ -1,18 +1,24 @@
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
-from book import BASICS, load, message
-from keepwell.domain.health import HealthError
+from book import ACCOUNT, BASICS, CONTACT, CSM, MANAGER, SCHEDULE, load, message
 from keepwell.services.health import (
+    FutureDay,
+    OverrideRefused,
     account_health,
     add_override,
     backtest_report,
+    days_to_score,
     recompute_health,
+    recompute_health_days,
 )
 from keepwell.store.db import transaction
-from keepwell.store.models import HealthSnapshot
+from keepwell.store.models import HealthOverride, HealthSnapshot
+
+# The day after the snapshot of 2026-10-08 (its end is 2026-10-09 00:00 UTC), mid-morning.
+NEXT_MORNING = datetime(2026, 10, 9, 9, tzinfo=UTC)
 
 SURVEY = {"type": "survey", "id": "s-1", "account": "acme", "contact": "c-joe",
           "at": "2026-10-01T12:00:00Z", "kind": "nps", "score": 3}  # fmt: skip
@@ -30,7 +36,7 @@ def test_it_keeps_a_daily_snapshot_with_every_measure(engine: Engine) -> None:
     with transaction(engine) as session:
         summary = recompute_health(session, date(2026, 10, 8))
         (snapshot,) = session.scalars(select(HealthSnapshot)).all()
-        shown = account_health(session, "acme", date(2026, 10, 8))
+        shown = account_health(session, "acme", NEXT_MORNING)
     assert summary.accounts == 1
     assert snapshot.responsiveness == 50.0  # one of two within the SLA
     assert snapshot.engagement == 100.0  # a two-way exchange 3 days ago
@@ -63,7 +69,7 @@ def test_it_shows_an_override_beside_the_computed_band(engine: Engine) -> None:
             session, "acme", "green", "Renewal signed", date(2026, 11, 1), by="u-kyle", now=now
         )
         recompute_health(session, date(2026, 10, 8))
-        shown = account_health(session, "acme", date(2026, 10, 8))
+        shown = account_health(session, "acme", NEXT_MORNING)
     assert shown["band"] == "green"
     assert shown["computed_band"] != "green"
     assert shown["override"]["reason"] == "Renewal signed"
@@ -72,8 +78,8 @@ def test_it_shows_an_override_beside_the_computed_band(engine: Engine) -> None:
 def test_it_refuses_an_override_that_expired_already(engine: Engine) -> None:
     load(engine, *BASICS)
     now = datetime(2026, 10, 8, 9, tzinfo=UTC)
-    with transaction(engine) as session, pytest.raises(HealthError, match="expires"):
-        add_override(session, "acme", "red", "x", date(2026, 10, 1), by=None, now=now)
+    with transaction(engine) as session, pytest.raises(OverrideRefused, match="not after today"):
+        add_override(session, "acme", "red", "x", date(2026, 10, 1), by="u-kyle", now=now)
 
 
 def test_it_gives_the_30_day_trend(engine: Engine) -> None:
@@ -81,8 +87,11 @@ def test_it_gives_the_30_day_trend(engine: Engine) -> None:
     with transaction(engine) as session:
         recompute_health(session, date(2026, 9, 8))
         recompute_health(session, date(2026, 10, 8))
-        shown = account_health(session, "acme", date(2026, 10, 8))
-    assert shown["trend_30d"] is not None
+        shown = account_health(session, "acme", NEXT_MORNING)
+    # 2026-09-08: engagement 0 (20), open issues 100 (15), billing 100 (15): 3000 / 50 = 60.
+    # 2026-10-08: the detractor adds sentiment 0 (20): 3000 / 70 = 42.857…; trend −17.142…
+    assert shown["score"] == pytest.approx(3000 / 70, abs=1e-12)
+    assert shown["trend_30d"] == pytest.approx(3000 / 70 - 60, abs=1e-12)
 
 
 def test_the_backtest_scores_each_quarter_start_against_that_quarters_churn(
@@ -124,3 +133,138 @@ def test_an_answer_after_the_sla_counts_against_responsiveness(engine: Engine) -
         recompute_health(session, date(2026, 10, 8))
         (snapshot,) = session.scalars(select(HealthSnapshot)).all()
     assert snapshot.responsiveness == 50.0
+
+
+def snapshot_of(engine: Engine, day: date) -> HealthSnapshot:
+    with transaction(engine) as session:
+        recompute_health(session, day)
+        (snapshot,) = session.scalars(select(HealthSnapshot)).all()
+        session.expunge(snapshot)
+    return snapshot
+
+
+def test_a_client_reply_to_outreach_engages_and_opens_a_request(engine: Engine) -> None:
+    load(
+        engine,
+        *BASICS,
+        message("o-1", "t-9", "2026-10-06T14:00:00Z", "outbound"),  # our check-in: outreach
+        message("r-1", "t-9", "2026-10-07T14:00:00Z"),  # Wed 10:00 NY: the client replies
+    )
+    snapshot = snapshot_of(engine, date(2026, 10, 8))
+    # The reply is an inbound after an outbound in its thread: an exchange 34 h old → 100.
+    assert snapshot.engagement == 100
+    # It also opens a request, unanswered, its 1-hour deadline (11:00 NY) long passed: a
+    # miss, the only decided request → 0.
+    assert snapshot.responsiveness == 0
+
+
+def test_a_meeting_is_a_two_way_exchange(engine: Engine) -> None:
+    meeting = {"type": "activity", "id": "act-1", "account": "acme", "by": "u-ana",
+               "at": "2026-09-20T15:00:00Z", "kind": "meeting"}  # fmt: skip
+    load(engine, *BASICS, meeting)
+    snapshot = snapshot_of(engine, date(2026, 10, 8))
+    # Scored at 2026-10-09 00:00 UTC: the meeting is 18 d 9 h = 441 h old; linear between
+    # 7 d (168 h) and 30 d (720 h): 100 × (720 − 441) / (720 − 168) = 50.543…
+    assert snapshot.engagement == pytest.approx(100 * 279 / 552, abs=1e-12)
+
+
+def test_three_requests_open_over_a_business_day_and_one_under_make_open_issues_zero(
+    engine: Engine,
+) -> None:
+    long_open = [message(f"m-{i}", f"t-{i}", "2026-10-05T13:00:00Z") for i in (1, 2, 3)]
+    short = message("m-4", "t-4", "2026-10-08T18:00:00Z")  # Thu 14:00 NY
+    load(engine, *BASICS, *long_open[:2], short)
+    # At Thu 20:00 NY the Monday 09:00 requests have been open 4 business days (> 1); the
+    # Thursday one 3 business hours (< 1 day of 8 h). Two count: 100 / 3.
+    assert snapshot_of(engine, date(2026, 10, 8)).open_issues == 100 / 3
+    load(engine, long_open[2])  # three count: 0
+    assert snapshot_of(engine, date(2026, 10, 8)).open_issues == 0
+
+
+def test_an_account_that_never_had_an_mrr_has_no_billing_measure(engine: Engine) -> None:
+    load(engine, SCHEDULE, MANAGER, CSM, {**ACCOUNT, "mrr": 0}, CONTACT)
+    snapshot = snapshot_of(engine, date(2026, 10, 8))
+    assert snapshot.billing is None
+    # Engagement 0 (20) and open issues 100 (15) alone: 1500 / 35 = 42.857…
+    assert snapshot.score == pytest.approx(1500 / 35, abs=1e-12)
+
+
+def test_a_churned_account_is_not_scored(engine: Engine) -> None:
+    load(engine, *BASICS, {"type": "churn", "account": "acme", "at": "2026-10-01T12:00:00Z"})
+    with transaction(engine) as session:
+        summary = recompute_health(session, date(2026, 10, 8))
+        assert session.scalar(select(func.count()).select_from(HealthSnapshot)) == 0
+    assert summary.accounts == 0
+
+
+def test_a_recompute_rewrites_the_days_it_covers(engine: Engine) -> None:
+    load(engine, *BASICS)
+    with transaction(engine) as session:
+        recompute_health_days(session, [date(2026, 10, 7), date(2026, 10, 8)])
+    # A churn recorded since, dated between the two days: the later day is rewritten
+    # without the account, the earlier one keeps it.
+    load(engine, {"type": "churn", "account": "acme", "at": "2026-10-08T12:00:00Z"})
+    with transaction(engine) as session:
+        recompute_health_days(session, [date(2026, 10, 7), date(2026, 10, 8)])
+        days = session.scalars(select(HealthSnapshot.day)).all()
+    assert days == [date(2026, 10, 7)]
+
+
+def test_an_override_added_after_the_last_recompute_shows_at_once(engine: Engine) -> None:
+    load(engine, *BASICS)
+    with transaction(engine) as session:
+        recompute_health(session, date(2026, 10, 8))
+        add_override(session, "acme", "red", "Champion left", date(2026, 11, 1),
+                     by="u-kyle", now=NEXT_MORNING)  # fmt: skip
+        shown = account_health(session, "acme", NEXT_MORNING)
+    assert (shown["band"], shown["override"]["reason"]) == ("red", "Champion left")
+
+
+def test_an_expired_override_is_gone_at_once(engine: Engine) -> None:
+    load(engine, *BASICS)
+    with transaction(engine) as session:
+        add_override(session, "acme", "red", "Champion left", date(2026, 10, 9),
+                     by="u-kyle", now=datetime(2026, 10, 1, tzinfo=UTC))  # fmt: skip
+        recompute_health(session, date(2026, 10, 7))  # the last run: before it expired
+        shown = account_health(session, "acme", NEXT_MORNING)  # 2026-10-09: expired
+    assert shown["override"] is None
+    assert shown["band"] == shown["computed_band"]
+
+
+def test_an_override_needs_a_manager_or_an_admin(engine: Engine) -> None:
+    load(engine, *BASICS)
+    with transaction(engine) as session:
+        with pytest.raises(OverrideRefused, match="csm") as caught:
+            add_override(session, "acme", "red", "x", date(2026, 11, 1),
+                         by="u-ana", now=NEXT_MORNING)  # fmt: skip
+        assert caught.value.field == "by"
+        with pytest.raises(OverrideRefused, match="no user"):
+            add_override(session, "acme", "red", "x", date(2026, 11, 1),
+                         by="u-nobody", now=NEXT_MORNING)  # fmt: skip
+
+
+def test_an_override_of_a_churned_account_is_refused(engine: Engine) -> None:
+    load(engine, *BASICS, {"type": "churn", "account": "acme", "at": "2026-10-01T12:00:00Z"})
+    with transaction(engine) as session, pytest.raises(OverrideRefused, match="churned"):
+        add_override(session, "acme", "red", "x", date(2026, 11, 1),
+                     by="u-kyle", now=NEXT_MORNING)  # fmt: skip
+
+
+def test_the_same_override_twice_adds_one_row(engine: Engine) -> None:
+    load(engine, *BASICS)
+    with transaction(engine) as session:
+        args = ("acme", "red", "Champion left", date(2026, 11, 1))
+        _, first = add_override(session, *args, by="u-kyle", now=NEXT_MORNING)
+        _, second = add_override(session, *args, by="u-kyle", now=NEXT_MORNING)
+        rows = session.scalar(select(func.count()).select_from(HealthOverride))
+    assert (first, second, rows) == (True, False, 1)
+
+
+def test_it_refuses_to_score_a_day_after_today() -> None:
+    now = datetime(2026, 10, 9, 23, tzinfo=UTC)  # already 10 October in Kyiv
+    assert days_to_score(date(2026, 10, 10), 2, now, "Europe/Kyiv") == [
+        date(2026, 10, 9),
+        date(2026, 10, 10),
+    ]
+    with pytest.raises(FutureDay, match="2026-10-10 is after today"):
+        days_to_score(date(2026, 10, 10), 1, now, "UTC")

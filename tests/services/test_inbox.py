@@ -49,3 +49,50 @@ def test_it_shows_only_the_accounts_the_csm_owns_now(engine: Engine) -> None:
 def test_it_names_an_unknown_csm(engine: Engine) -> None:
     with pytest.raises(UnknownUser, match="u-nobody"):
         items(engine, "u-nobody")
+
+
+def test_it_leaves_out_requests_opened_after_the_moment(engine: Engine) -> None:
+    load(
+        engine,
+        *BASICS,
+        message("m-1", "t-1", "2026-10-05T13:50:00Z"),
+        message("m-2", "t-2", "2026-10-05T14:30:00Z"),  # opened after 14:00
+    )
+    assert [i.request_id for i in items(engine)] == ["m-1"]
+
+
+def test_it_shows_a_request_answered_later_as_awaiting_its_first_response(engine: Engine) -> None:
+    load(
+        engine,
+        *BASICS,
+        message("m-1", "t-1", "2026-10-05T13:50:00Z"),  # due 10:50 New York
+        message("m-2", "t-1", "2026-10-05T15:00:00Z", "outbound"),  # answered after 14:00
+    )
+    (item,) = items(engine)
+    assert (item.waiting_for, item.time_left) == (FIRST_RESPONSE, "50 min left")
+    assert item.due == datetime(2026, 10, 5, 14, 50, tzinfo=UTC)
+
+
+def test_it_keeps_a_request_resolved_later_open_at_the_moment(engine: Engine) -> None:
+    load(
+        engine,
+        *BASICS,
+        message("m-1", "t-1", "2026-10-05T13:00:00Z"),
+        message("m-2", "t-1", "2026-10-05T13:10:00Z", "outbound"),
+        resolve("t-1", "2026-10-05T16:00:00Z"),
+    )
+    (item,) = items(engine)
+    assert (item.request_id, item.waiting_for) == ("m-1", RESOLUTION)
+
+
+def test_it_shows_the_last_client_message_sent_by_the_moment(engine: Engine) -> None:
+    load(
+        engine,
+        *BASICS,
+        message("m-1", "t-1", "2026-10-05T13:00:00Z"),
+        message("m-2", "t-1", "2026-10-05T13:40:00Z"),
+        message("m-3", "t-1", "2026-10-05T15:00:00Z"),  # after 14:00
+    )
+    (item,) = items(engine)
+    assert item.last_client_message == "message m-2"
+    assert item.last_client_message_at == datetime(2026, 10, 5, 13, 40, tzinfo=UTC)

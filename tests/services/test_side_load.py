@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from book import BASICS, escalate, message, resolve
 from keepwell.services import side_load
@@ -173,6 +174,41 @@ def test_a_worker_that_cannot_start_leaves_the_rows_to_the_import(
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert len(connection.exec_driver_sql("PRAGMA database_list").fetchall()) == 1
+
+
+def _no_attachments(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+
+
+def _no_schema(*_: Any) -> list[str]:
+    raise sqlite3.OperationalError("disk I/O error")
+
+
+@sqlite_only
+@pytest.mark.parametrize(
+    "failure", ["ATTACH refused", "failing after ATTACH"], ids=["attach", "after-attach"]
+)
+def test_a_side_load_that_fails_to_set_up_leaves_nothing_behind(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    # One connection, so that the one checked afterwards is the one the import had.
+    engine = make_engine(database_url, pool_size=1, max_overflow=0)
+    if failure == "ATTACH refused":
+        event.listen(engine, "connect", _no_attachments)
+    else:
+        monkeypatch.setattr(side_load, "_schema_sql", _no_schema)
+    summary = import_file(engine, write(tmp_path / "book.jsonl", book()), side_load_from=0)
+    assert summary.side_loaded == []
+    assert len(dump(engine)["messages"]) == 120
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        databases = connection.exec_driver_sql("PRAGMA database_list").fetchall()
+    assert [name for _, name, _ in databases] == ["main"]
+    for thread in threading.enumerate():
+        if thread.name == side_load.CLEANUP_THREAD:
+            thread.join()
+    assert not list(tmp_path.glob("keepwell-side-*"))
+    engine.dispose()
 
 
 def test_a_small_file_is_imported_in_one_process(engine: Engine, tmp_path: Path) -> None:

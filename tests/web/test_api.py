@@ -1,10 +1,13 @@
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from book import BASICS, load, message, resolve
+from keepwell.services.health import add_override, recompute_health
+from keepwell.store.db import transaction
 from keepwell.web.app import create_app
 
 GLOBEX = {
@@ -139,6 +142,13 @@ def test_it_serves_a_csms_inbox(client: TestClient) -> None:
     assert body[0]["last_client_message"] == "<script>alert(1)</script>"
 
 
+def test_it_serves_a_csms_inbox_as_it_stood_at_a_moment(client: TestClient) -> None:
+    body = client.get("/api/inbox", params={"csm": "u-ana", "as_of": "2026-10-01T14:10:00Z"}).json()
+    assert [(item["request_id"], item["waiting_for"]) for item in body] == [
+        ("m-1", "first response")
+    ]
+
+
 def test_it_answers_404_for_the_inbox_of_an_unknown_user(client: TestClient) -> None:
     assert client.get("/api/inbox?csm=u-nobody").status_code == 404
 
@@ -166,3 +176,34 @@ def test_it_serves_an_accounts_health_even_before_the_first_snapshot(client: Tes
     body = client.get("/api/accounts/acme/health").json()
     assert (body["account_id"], body["score"], body["measures"]) == ("acme", None, {})
     assert client.get("/api/accounts/nope/health").status_code == 404
+
+
+def test_it_serves_the_health_backtest_with_intervals(client: TestClient) -> None:
+    response = client.get("/api/health/backtest", params={"as_of": "2026-11-23"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["quarters"] == ["2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3"]
+    assert {"auc", "auc_low", "auc_high"} <= set(body["current"])
+    assert client.get("/api/health/backtest", params={"quarters": 0}).status_code == 422
+
+
+def test_it_refuses_a_backtest_of_quarters_after_today(client: TestClient) -> None:
+    response = client.get("/api/health/backtest", params={"as_of": "5807-02-05"})
+    assert response.status_code == 422
+    assert "as_of: 5807-02-05 is after today" in response.json()["detail"]
+
+
+def test_an_override_added_after_the_last_recompute_shows_at_once(
+    client: TestClient, engine: Engine
+) -> None:
+    with transaction(engine) as session:
+        recompute_health(session, date(2026, 10, 8))
+        add_override(session, "acme", "red", "Champion left", date(2099, 1, 1),
+                     by="u-kyle", now=datetime.now(UTC))  # fmt: skip
+    body = client.get("/api/accounts/acme/health").json()
+    assert (body["day"], body["band"]) == ("2026-10-08", "red")
+    assert body["override"]["reason"] == "Champion left"
+    asked = client.get("/api/accounts/acme/health", params={"day": "2026-10-08"}).json()
+    assert asked["override"] is None  # that day ended before the override was added
+    none = client.get("/api/accounts/acme/health", params={"day": "2026-10-07"}).json()
+    assert none["day"] is None

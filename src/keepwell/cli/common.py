@@ -12,14 +12,26 @@ from sqlalchemy import Engine
 
 from keepwell.config import get_settings
 from keepwell.domain.sla import SlaTargets
-from keepwell.store.db import open_database
+from keepwell.store.db import make_engine, open_database, sqlite_path
 
 console = Console()
 errors = Console(stderr=True)
 
 
-def database() -> Engine:
-    return open_database(get_settings().database_url)
+def database(*, migrate: bool = True) -> Engine:
+    """The configured database, its schema migrated (`keepwell.store.db.migrate`: a no-op
+    when current, one process at a time otherwise). A SQLite file that did not exist is
+    created, and the command says where, once: a command run in another folder would
+    otherwise leave an empty database there unnoticed."""
+    url = get_settings().database_url
+    path = sqlite_path(url)
+    new = path is not None and not path.exists()
+    engine = open_database(url) if migrate else make_engine(url)
+    if new and not migrate:
+        engine.connect().close()  # SQLite creates the file on the first connection
+    if new and path is not None and path.exists():
+        errors.print(f"Created a new database at {path}", highlight=False, soft_wrap=True)
+    return engine
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import NoReturn
@@ -17,13 +17,26 @@ from keepwell.domain.hours import (
     business_micros,
     load_schedule_toml,
 )
+from keepwell.domain.hours.calendar import MAX_YEAR
+
+# The last instant a deadline can fall on: no amount of business time beyond the seconds up
+# to it can end within the engine's years (and a larger one would overflow its arithmetic).
+LAST_INSTANT = datetime(MAX_YEAR, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 hours_app = typer.Typer(
     help="Business time on a schedule: durations and deadlines.", no_args_is_help=True
 )
 app.add_typer(hours_app, name="hours")
 
-SCHEDULE = typer.Option(..., "--schedule", help="A schedule TOML file (PRODUCT.md 3).")
+SCHEDULE = typer.Option(..., "--schedule", help="A schedule TOML file (docs/business-hours.md).")
+
+
+def _not_an_option(text: str) -> str:
+    """An option Click passed through as an argument (`add` lets `-7200` through) is named as
+    the unknown option it is."""
+    if text.startswith("-") and len(text) > 1 and not text[1].isdigit() and text[1] != ".":
+        _fail(f"no such option: {text}")
+    return text
 
 
 @hours_app.command("between")
@@ -43,14 +56,23 @@ def between(
     typer.echo(format_seconds(micros))
 
 
-@hours_app.command("add")
+# SECONDS may be negative on the command line (`-7200`): Click would read it as an unknown
+# option ("No such option: -7"); with unknown options passed through as arguments, it reaches
+# `_seconds`, which says what is wrong with it.
+@hours_app.command("add", context_settings={"ignore_unknown_options": True})
 def add(
-    start: str = typer.Argument(..., metavar="START", help="ISO 8601 with an offset or Z."),
-    seconds: str = typer.Argument(..., metavar="SECONDS", help="Business seconds, e.g. 3600.5"),
+    start: str = typer.Argument(
+        ..., metavar="START", help="ISO 8601 with an offset or Z.", callback=_not_an_option
+    ),
+    seconds: str = typer.Argument(
+        ..., metavar="SECONDS", help="Business seconds, e.g. 3600.5", callback=_not_an_option
+    ),
     schedule: Path = SCHEDULE,
 ) -> None:
     """Print the deadline SECONDS business seconds after START, with the schedule's offset."""
     loaded, at, amount = _schedule(schedule), _instant(start, "START"), _seconds(seconds)
+    if amount > Decimal((LAST_INSTANT - at).total_seconds()):
+        _fail(f"SECONDS {seconds}: the deadline would fall after the year {MAX_YEAR}")
     try:
         deadline = add_business_seconds(loaded, at, amount)
     except ValueError as exc:

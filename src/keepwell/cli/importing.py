@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, Annotated, NoReturn
 
 import orjson
 import typer
@@ -18,6 +18,7 @@ from keepwell.cli.app import app
 from keepwell.cli.common import console, database, errors, fail, sla_targets
 from keepwell.cli.users import print_demo_sign_ins
 from keepwell.config import get_settings
+from keepwell.ingest.jsonl import LineError, NotUtf8
 from keepwell.services.demo import give_demo_passwords, load_demo
 from keepwell.services.importing import (
     ImportRejected,
@@ -29,6 +30,9 @@ from keepwell.services.side_load import FileChanged
 from keepwell.services.stats import record_counts
 from keepwell.store.db import transaction
 
+# A refused file lists this many of its errors and counts the rest.
+ERRORS_LISTED = 100
+
 
 @app.command("import")
 def import_command(
@@ -36,38 +40,77 @@ def import_command(
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Import the good lines, report the bad.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary, or the errors, as JSON.")
+    ] = False,
 ) -> None:
     """Import a JSON Lines file: idempotent, and all or nothing."""
-    if str(file) != "-" and not file.is_file():
-        fail(f"no such file: {file}")
+    if str(file) != "-":
+        _check_readable(file, as_json)
     engine = database()
+    zone = get_settings().timezone  # a user's changed schedule applies from today there
     try:
         with _progress(quiet=as_json) as progress:
             if str(file) == "-":
                 with transaction(engine) as session:
                     lines = _tracked(sys.stdin.buffer, progress, None)
                     summary = import_lines(
-                        session, lines, skip_invalid=skip_invalid, targets=sla_targets()
-                    )
+                        session, lines, skip_invalid=skip_invalid, targets=sla_targets(),
+                        company_timezone=zone,
+                    )  # fmt: skip
             else:
                 with file.open("rb") as stream:
                     lines = _tracked(stream, progress, file.stat().st_size)
                     summary = import_file(
-                        engine, file, lines, skip_invalid=skip_invalid, targets=sla_targets()
-                    )
+                        engine, file, lines, skip_invalid=skip_invalid, targets=sla_targets(),
+                        company_timezone=zone,
+                    )  # fmt: skip
     except FileChanged as changed:
-        fail(f"{changed}; nothing was imported", code=1)
+        _refuse(f"{changed}; nothing was imported", as_json)
+    except NotUtf8 as not_text:
+        _refuse(f"{file}: {not_text}; nothing was imported", as_json)
     except ImportRejected as rejected:
-        for error in rejected.errors[:200]:
-            errors.print(f"{escape(str(error))}", highlight=False)
-        if len(rejected.errors) > 200:
-            errors.print(f"... and {len(rejected.errors) - 200} more")
-        fail(f"{len(rejected.errors)} invalid line(s) in {file}; nothing was imported", code=1)
+        # A line may break several rules: lines and errors are counted apart.
+        bad_lines = len({error.line for error in rejected.errors})
+        message = f"{bad_lines:,} invalid line(s) in {file}; nothing was imported"
+        if len(rejected.errors) > bad_lines:
+            message += f" ({len(rejected.errors):,} errors)"
+        _refuse(message, as_json, rejected.errors)
+    if not summary.types and not summary.skipped:
+        # Blank lines only: nothing to import is not what whoever ran the import expected.
+        _refuse(f"{file} holds no records; nothing was imported", as_json)
     if as_json:
         sys.stdout.write(orjson.dumps(summary.to_json()).decode() + "\n")
     else:
         _print_summary(summary)
+
+
+def _check_readable(file: Path, as_json: bool) -> None:
+    if file.is_dir():
+        _refuse(f"{file} is a directory, not a file", as_json, code=2)
+    if not file.is_file():
+        _refuse(f"no such file: {file}", as_json, code=2)
+
+
+def _refuse(
+    message: str, as_json: bool, line_errors: Sequence[LineError] = (), code: int = 1
+) -> NoReturn:
+    """Fail with `message`, listing the first ERRORS_LISTED line errors and counting the
+    rest: on stderr, or as JSON on stdout with `--json`."""
+    listed, more = line_errors[:ERRORS_LISTED], max(0, len(line_errors) - ERRORS_LISTED)
+    if as_json:
+        refusal = {"error": message, "errors": [_error_json(e) for e in listed], "more": more}
+        sys.stdout.write(orjson.dumps(refusal).decode() + "\n")
+    else:
+        for error in listed:
+            errors.print(escape(str(error)), highlight=False)
+        if more:
+            errors.print(f"… and {more:,} more errors", highlight=False)
+    fail(message, code=code)
+
+
+def _error_json(error: LineError) -> dict[str, object]:
+    return {"line": error.line, "field": error.field, "error": error.message}
 
 
 def _progress(quiet: bool) -> Progress:

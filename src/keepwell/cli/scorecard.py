@@ -8,7 +8,9 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.table import Table
+from rich import box
+from rich.markup import escape
+from rich.table import Column, Table
 
 from keepwell.cli.app import app
 from keepwell.cli.common import console, database, fail, parse_instant
@@ -60,27 +62,43 @@ def scorecard_command(
     _print(month, cards)
 
 
+# Short enough that the table fits a terminal 80 wide.
+HEADERS = ("retain", "reply", "resolve", "indep.", "proact.", "testim.", "hygiene", "self")
+
+
 def _print(month: str, cards: list[sc.Scorecard]) -> None:
-    headers = ("retention", "response", "resolution", "independ.", "proactive", "testim.",
-               "hygiene", "self")  # fmt: skip
-    table = Table("csm", "total", *headers, "triggers", title=f"Scorecards {month}")
+    # Each cell is its value over its band, and never narrower than "yellow": a terminal
+    # 80 wide folds a long CSM id, never a band's name.
+    columns = [Column(name, min_width=6) for name in ("total", *HEADERS)]
+    table = Table(
+        Column("csm", overflow="fold"), *columns, title=f"Scorecards {month}",
+        box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 0),
+    )  # fmt: skip
     for card in cards:
-        cells = [_metric(card.metrics[key]) for key in sc.POINTS]
         total = "n/a" if card.total is None else f"{card.total:.1f}" + (" *" if card.scaled else "")
-        triggers = ", ".join(f"{t.metric}: {t.rule}" for t in card.triggers)
-        table.add_row(card.csm, f"[{COLORS[card.band]}]{total}[/]", *cells, triggers or "-")
+        cells = [_metric(card.metrics[key]) for key in sc.POINTS]
+        table.add_row(escape(card.csm), f"{total}\n{_band(card.band)}", *cells)
     console.print(table)
     if any(card.scaled for card in cards):
         console.print("* scaled: a metric had no data, total = earned ÷ possible × 100")
+    for card in cards:
+        for trigger in card.triggers:
+            console.print(f"review {escape(card.csm)}: {trigger.metric}, {trigger.rule}")
+
+
+def _band(band: str | None) -> str:
+    """The band as a word, coloured too: colour alone says nothing to a reader who cannot
+    tell red from green, to a screen reader, or in a log."""
+    return f"[{COLORS[band]}]{band or 'n/a'}[/]"
 
 
 def _metric(result: sc.MetricResult) -> str:
     if result.value is None:
-        return "[dim]n/a[/]"
+        return _band(None)
     if result.key == "response_time":
         shown = f"{result.value:.2f} h"
     elif result.key == "resolution_time":
         shown = f"{result.value:.2f} bd"
     else:
         shown = f"{result.value * 100:.0f} %"
-    return f"[{COLORS[result.band]}]{shown}[/]"
+    return f"{shown}\n{_band(result.band)}"

@@ -30,7 +30,7 @@ def serve_command(
     ] = False,
 ) -> None:
     """Serve the web app and the JSON API (OpenAPI at /docs)."""
-    engine = database()
+    engine = database()  # migrated here, before the app (and any worker it forks) starts
     if demo:
         _load_demo_if_empty(engine)
     console.print(f"Keepwell on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")

@@ -15,9 +15,6 @@ from rich.table import Table
 
 from keepwell.cli.app import app
 from keepwell.cli.common import console, database, fail, parse_instant, sla_targets
-from keepwell.services.importing import ImportRejected, import_lines
-from keepwell.services.inbox import UnknownUser, inbox
-from keepwell.services.sla import recompute_sla
 from keepwell.store.db import transaction
 
 sla_app = typer.Typer(help="SLA clocks on requests.", no_args_is_help=True)
@@ -28,6 +25,8 @@ app.add_typer(sla_app, name="sla")
 def recompute_command() -> None:
     """Recompute every request's deadlines and business times (after schedule, holiday or
     target changes; imports keep their own requests up to date)."""
+    from keepwell.services.sla import recompute_sla
+
     with transaction(database()) as session:
         summary = recompute_sla(session, sla_targets())
     console.print(
@@ -43,6 +42,8 @@ def inbox_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """A CSM's requests waiting for an answer or a resolution, most urgent first."""
+    from keepwell.services.inbox import UnknownUser, inbox
+
     now = parse_instant(as_of, "--as-of")
     with transaction(database()) as session:
         try:
@@ -76,6 +77,8 @@ def schedule_command(
 ) -> None:
     """Add or update a business-hours schedule from a TOML file, through the importer (so it
     is validated, idempotent, and the SLA clocks that run on it are recomputed)."""
+    from keepwell.services.importing import ImportRejected, import_lines
+
     try:
         spec = tomllib.loads(file.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:

@@ -4,8 +4,10 @@ Each measure is 0–100, or None when the account has no data for it; the score 
 mean of the measures with data (the weights renormalised over them), with a band: green
 ≥ 70, yellow ≥ 40 and < 70, red < 40. Nothing is rounded. Every input is plain data the
 caller gathered for one account at one evaluation moment `as_of`; windows such as "the last
-30 days" are the 30 × 24 hours ending at `as_of`, both ends included. The caller passes
-business-time facts (SLA met, open longer than one business day) already decided.
+30 days" are the 30 × 24 hours ending at `as_of`, both ends included (PRODUCT.md 5, "Health
+edges, settled", every line of which is written on the function it shapes). The caller
+passes the business-time facts (answered within the SLA, the deadline, open longer than one
+business day) already worked out on each request's own clock.
 
 Decisions where PRODUCT.md 5 is silent are written on the function they shape.
 """
@@ -21,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from keepwell.domain.backtest import AucEstimate, Offer, auc_estimate, judge_offer
 from keepwell.domain.nps import (
     CSAT,
     DETRACTOR,
@@ -31,7 +34,7 @@ from keepwell.domain.nps import (
     csat_category,
     nps_category,
 )
-from keepwell.domain.revenue import day_start
+from keepwell.domain.revenue import RevenueAccount, day_start, mrr_at
 
 RESPONSIVENESS = "responsiveness"
 ENGAGEMENT = "engagement"
@@ -84,25 +87,94 @@ def _within(at: datetime, as_of: datetime, window: timedelta) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class SlaOutcome:
-    """A request and whether it was answered within its SLA (the caller decides, in business
-    time; a request still inside its SLA and unanswered is the caller's call too)."""
+class RequestOutcome:
+    """A request as responsiveness reads it: opened at its opening inbound message's instant
+    (not its clock's start), its first response (None while there is none), whether that
+    response came within the SLA (business time: the caller's), and its first-response
+    deadline (None when it has none)."""
 
     opened_at: datetime
-    within_sla: bool
+    answered_at: datetime | None = None
+    within_sla: bool = False
+    due_at: datetime | None = None
+
+    def decided(self, as_of: datetime) -> bool | None:
+        """At `as_of`: True answered within the SLA, False answered late or missed
+        (unanswered, deadline passed), None still inside its SLA (not decided yet). An answer
+        at the deadline itself is within the SLA, so the deadline passes only after it."""
+        if self.answered_at is not None and self.answered_at <= as_of:
+            return self.within_sla
+        if self.due_at is not None and self.due_at < as_of:
+            return False
+        return None
 
 
-def responsiveness(requests: Iterable[SlaOutcome], as_of: datetime) -> float | None:
-    """Share × 100 of the requests opened in the last 30 days answered within the SLA
-    (PRODUCT.md 5); None when there were none."""
-    flags = [r.within_sla for r in requests if _within(r.opened_at, as_of, RECENT_REQUESTS)]
+def responsiveness(requests: Iterable[RequestOutcome], as_of: datetime) -> float | None:
+    """The requests opened in the last 30 days whose first response is decided at `as_of`:
+    the share × 100 answered within the SLA, a late answer counting against it like a miss;
+    None when none is decided (PRODUCT.md 5, "Health edges, settled")."""
+    recent = (r.decided(as_of) for r in requests if _within(r.opened_at, as_of, RECENT_REQUESTS))
+    flags = [flag for flag in recent if flag is not None]
     return 100.0 * sum(flags) / len(flags) if flags else None
+
+
+INBOUND, OUTBOUND = "inbound", "outbound"
+# Activities that are a conversation with the client in themselves (PRODUCT.md 5).
+EXCHANGE_ACTIVITIES = frozenset({"call", "meeting", "ebr"})
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadMessage:
+    """A message as engagement reads it: its thread, instant, direction (inbound, outbound
+    or internal) and whether it was automated (a bot or an auto-reply)."""
+
+    thread_id: str
+    at: datetime
+    direction: str
+    automated: bool = False
+
+
+def two_way_exchanges(messages: Iterable[ThreadMessage]) -> list[datetime]:
+    """The instants of the two-way exchanges in messages (PRODUCT.md 5, "Health edges,
+    settled"): every outbound message, not automated, that comes after an inbound message
+    in its thread, and every inbound message that comes after an outbound one in its thread
+    (any outbound: a client answering an automated check-in is talking to us). "After" is
+    a strictly later instant: two messages of one instant are not a reply to each other.
+    Internal messages take no part."""
+    by_thread: dict[str, list[ThreadMessage]] = {}
+    for message in messages:
+        by_thread.setdefault(message.thread_id, []).append(message)
+    found = []
+    for thread in by_thread.values():
+        first_in = min((m.at for m in thread if m.direction == INBOUND), default=None)
+        first_out = min((m.at for m in thread if m.direction == OUTBOUND), default=None)
+        found += [
+            m.at
+            for m in thread
+            if (m.direction == OUTBOUND and not m.automated and _before(first_in, m.at))
+            or (m.direction == INBOUND and _before(first_out, m.at))
+        ]
+    return found
+
+
+def _before(earlier: datetime | None, at: datetime) -> bool:
+    return earlier is not None and earlier < at
+
+
+def last_exchange_at(
+    messages: Iterable[ThreadMessage], activities: Iterable[tuple[datetime, str]], as_of: datetime
+) -> datetime | None:
+    """The latest two-way exchange at or before `as_of` (PRODUCT.md 5, engagement): a
+    message exchange (see `two_way_exchanges`) or a call, meeting or EBR activity (`(at,
+    kind)` pairs); None when there never was one."""
+    talks = [at for at, kind in activities if kind in EXCHANGE_ACTIVITIES]
+    return max((at for at in [*two_way_exchanges(messages), *talks] if at <= as_of), default=None)
 
 
 def engagement(last_two_way_at: datetime | None, as_of: datetime) -> float:
     """100 when the last two-way exchange is at most 7 days old, 0 when it is at least 30 days
-    old or there never was one, linear between (PRODUCT.md 5). Never None: having no
-    exchange is itself the signal."""
+    old or there never was one, linear between on the exact age (PRODUCT.md 5). Never None:
+    having no exchange is itself the signal."""
     if last_two_way_at is None:
         return 0.0
     age = as_of - last_two_way_at
@@ -137,8 +209,9 @@ def sentiment(responses: Iterable[SurveyResponse], as_of: datetime) -> float | N
 
 
 def open_issues(count: int | None) -> float | None:
-    """Requests open longer than one business day (the caller counts them in business time):
-    0 → 100, 1 → 66.7, 2 → 33.3, 3 or more → 0, linear (PRODUCT.md 5). None: no data."""
+    """Requests not resolved and open longer than one business day of their own clock (the
+    caller counts them in business time): 0 → 100, 1 → 66.67, 2 → 33.33, 3 or more → 0, in
+    exact thirds (PRODUCT.md 5). None: no data."""
     if count is None:
         return None
     if count < 0:
@@ -148,17 +221,26 @@ def open_issues(count: int | None) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class BillingFacts:
-    """An account's billing events: failed payments and MRR contractions (see
-    revenue.contractions_of)."""
+    """An account's billing: when its MRR was first above zero (None: never), its failed
+    payments and its MRR contractions (see revenue.contractions_of)."""
 
+    first_paid_at: datetime | None
     failed_payments: tuple[datetime, ...] = ()
     contractions: tuple[datetime, ...] = ()
 
 
+def first_paid_at(account: RevenueAccount) -> datetime | None:
+    """The first instant the account's MRR was above zero (its start, or an `mrr` line),
+    None if it never was: before it, health has no billing data (PRODUCT.md 5)."""
+    candidates = sorted([account.started_at, *(c.at for c in account.changes if c.mrr > 0)])
+    return next((at for at in candidates if mrr_at(account, at) > 0), None)
+
+
 def billing(facts: BillingFacts | None, as_of: datetime) -> float | None:
-    """0 with a failed payment in the last 30 days; else 50 with a contraction in the last 90;
-    else 100 (PRODUCT.md 5). None when the account has no billing data."""
-    if facts is None:
+    """None (no billing data) for an account that never had an MRR above zero by `as_of`;
+    else 0 with a failed payment in the last 30 days, 50 with a contraction (MRR down, not
+    to zero) in the last 90, else 100 (PRODUCT.md 5, "Health edges, settled")."""
+    if facts is None or facts.first_paid_at is None or facts.first_paid_at > as_of:
         return None
     if any(_within(at, as_of, FAILED_PAYMENT_WINDOW) for at in facts.failed_payments):
         return 0.0
@@ -196,8 +278,9 @@ class HealthInputs:
     """What the caller knows about one account at `as_of`, nothing recorded after it."""
 
     as_of: datetime
-    requests: tuple[SlaOutcome, ...] = ()
-    last_two_way_at: datetime | None = None
+    requests: tuple[RequestOutcome, ...] = ()
+    messages: tuple[ThreadMessage, ...] = ()
+    activities: tuple[tuple[datetime, str], ...] = ()  # (at, kind)
     surveys: tuple[SurveyResponse, ...] = ()
     open_issues: int | None = None
     billing: BillingFacts | None = None
@@ -210,7 +293,7 @@ def measure_values(inputs: HealthInputs) -> dict[str, float | None]:
     as_of = inputs.as_of
     return {
         RESPONSIVENESS: responsiveness(inputs.requests, as_of),
-        ENGAGEMENT: engagement(inputs.last_two_way_at, as_of),
+        ENGAGEMENT: engagement(last_exchange_at(inputs.messages, inputs.activities, as_of), as_of),
         SENTIMENT: sentiment(inputs.surveys, as_of),
         OPEN_ISSUES: open_issues(inputs.open_issues),
         BILLING: billing(inputs.billing, as_of),
@@ -426,16 +509,22 @@ class BandRate:
 
 @dataclass(frozen=True, slots=True)
 class Backtest:
-    """How last quarters' scores predicted their quarters' churn (PRODUCT.md 5)."""
+    """How last quarters' scores predicted their quarters' churn (PRODUCT.md 5), the AUC
+    with its 95 % interval over accounts."""
 
     auc: float | None
     samples: int
     churned: int
     bands: dict[str, BandRate]
+    estimate: AucEstimate | None = None
 
     def to_json(self) -> dict[str, Any]:
+        estimate = self.estimate
         return {
             "auc": self.auc,
+            "auc_low": estimate.low if estimate else None,
+            "auc_high": estimate.high if estimate else None,
+            "accounts": estimate.accounts if estimate else None,
             "samples": self.samples,
             "churned": self.churned,
             "bands": {
@@ -446,8 +535,9 @@ class Backtest:
 
 
 def backtest(samples: Sequence[ScoreSample]) -> Backtest:
-    """ROC AUC of the score predicting churn, pooled over every sample, and the churn rate
-    per band (every band listed, rate None when it held no account)."""
+    """ROC AUC of the score predicting churn, pooled over every sample, with its 95 %
+    interval (a bootstrap over accounts: a sample without an account id stands alone), and
+    the churn rate per band (every band listed, rate None when it held no account)."""
     bands = {
         band: BandRate(
             sum(s.shown_band == band for s in samples),
@@ -456,7 +546,12 @@ def backtest(samples: Sequence[ScoreSample]) -> Backtest:
         for band in BANDS
     }
     auc = roc_auc([s.score for s in samples], [s.churned for s in samples])
-    return Backtest(auc, len(samples), sum(s.churned for s in samples), bands)
+    estimate = auc_estimate(
+        [s.score for s in samples],
+        [s.churned for s in samples],
+        [s.account_id or str(i) for i, s in enumerate(samples)],
+    )
+    return Backtest(auc, len(samples), sum(s.churned for s in samples), bands, estimate)
 
 
 # Fitted weights ---------------------------------------------------------------------------
@@ -475,19 +570,34 @@ class MeasureSample:
 
 @dataclass(frozen=True, slots=True)
 class FittedWeights:
-    """Weights fitted on an account book's own history (PRODUCT.md 5)."""
+    """Weights fitted on an account book's own history, and whether they are offered
+    (PRODUCT.md 5). `out_of_sample` is their AUC on the quarters each was not fitted on
+    (fitted on the earlier quarters only), `current` the current weights' on the same
+    account-quarters; `fitted_on` how many account-quarters (and churned ones) the offered
+    weights were fitted on."""
 
     weights: dict[str, float]  # non-negative, summing to 100
     coefficients: dict[str, float]  # the model's, per measure on a 0–1 scale
-    auc: float | None  # back-tested: leave one quarter out, pooled
+    fitted_on: tuple[int, int]  # account-quarters, churned ones
     quarters_tested: tuple[str, ...]
+    out_of_sample: AucEstimate
+    current: AucEstimate
+    offer: Offer
+
+    @property
+    def auc(self) -> float | None:
+        return self.out_of_sample.auc
 
     def to_json(self) -> dict[str, Any]:
         return {
             "weights": self.weights,
             "coefficients": self.coefficients,
-            "auc": self.auc,
+            "fitted_on": {"samples": self.fitted_on[0], "churned": self.fitted_on[1]},
             "quarters_tested": list(self.quarters_tested),
+            "out_of_sample": self.out_of_sample.to_json(),
+            "current_out_of_sample": self.current.to_json(),
+            "offered": self.offer.offered,
+            "why": self.offer.why,
         }
 
 
@@ -535,37 +645,58 @@ def weights_auc(
     return roc_auc([s for s, _ in kept], [c for _, c in kept])
 
 
-def _back_test(samples: Sequence[MeasureSample], c: float) -> tuple[float | None, tuple[str, ...]]:
-    """Leave one quarter out: fit on the other quarters, score the quarter's samples with the
-    fitted weights; a quarter whose other quarters cannot be fitted is not tested."""
+def _out_of_sample(
+    samples: Sequence[MeasureSample], c: float, current: Mapping[str, float]
+) -> tuple[AucEstimate, AucEstimate, tuple[str, ...]]:
+    """Walk forward: each quarter's samples scored with weights fitted on the quarters
+    before it only (a quarter whose past cannot be fitted is not tested), and with the
+    current weights; the AUCs of both over the pooled tested samples (those both score)."""
     tested: list[str] = []
-    pooled: list[tuple[float | None, bool]] = []
-    for quarter in sorted({s.quarter for s in samples}):
-        held_out = [s for s in samples if s.quarter == quarter]
+    rows: list[tuple[float, float, bool, str]] = []
+    quarters = sorted({s.quarter for s in samples})
+    for quarter in quarters[1:]:
         try:
-            weights, _ = _fit([s for s in samples if s.quarter != quarter], c)
+            weights, _ = _fit([s for s in samples if s.quarter < quarter], c)
         except FitError:
             continue
         tested.append(quarter)
-        pooled += [(score_measures(s.values, weights)[0], s.churned) for s in held_out]
-    kept = [(score, churned) for score, churned in pooled if score is not None]
-    return roc_auc([s for s, _ in kept], [c for _, c in kept]), tuple(tested)
+        for s in samples:
+            if s.quarter != quarter:
+                continue
+            fitted = score_measures(s.values, weights)[0]
+            now = score_measures(s.values, current)[0]
+            if fitted is not None and now is not None:
+                rows.append((fitted, now, s.churned, s.account_id or f"{quarter}/{len(rows)}"))
+    churned, accounts = [r[2] for r in rows], [r[3] for r in rows]
+    return (
+        auc_estimate([r[0] for r in rows], churned, accounts),
+        auc_estimate([r[1] for r in rows], churned, accounts),
+        tuple(tested),
+    )
 
 
-def fit_weights(samples: Sequence[MeasureSample], c: float = 1.0) -> FittedWeights:
+def fit_weights(
+    samples: Sequence[MeasureSample],
+    current: Mapping[str, float] = DEFAULT_WEIGHTS,
+    c: float = 1.0,
+) -> FittedWeights:
     """Weights fitted on the book's history (PRODUCT.md 5): an L2-regularised logistic
     regression (inverse strength `c`, classes balanced) of churn on the measures scaled to
     0–1, a missing value imputed with the measure's mean over the samples (neutral: it pulls
     neither way). A measure whose coefficient lowers the churn risk weighs that much; one
     that raises it weighs 0 (weights must be ≥ 0); the weights are scaled to sum to 100, so
-    the score ranks accounts as the model does. The AUC is back-tested by leaving one
-    quarter out at a time and pooling the held-out scores; None when no quarter could be
-    tested (one quarter only) or the held-out samples hold one class. FitError when the
-    samples cannot be fitted at all."""
+    the score ranks accounts as the model does. Judged out of sample (fitted on earlier
+    quarters, tested on later ones) against the `current` weights, and offered only as
+    `backtest.judge_offer` allows. FitError when the samples cannot be fitted at all."""
     for sample in samples:
         unknown = set(sample.values) - set(MEASURES)
         if unknown:
             raise HealthError(f"unknown measure {sorted(unknown)[0]!r}")
+    checked = validate_weights(current)
     weights, coefficients = _fit(samples, c)
-    auc, tested = _back_test(samples, c)
-    return FittedWeights(weights, coefficients, auc, tested)
+    fitted_auc, current_auc, tested = _out_of_sample(samples, c, checked)
+    churned = sum(s.churned for s in samples)
+    offer = judge_offer(fitted_auc, current_auc, churned)
+    return FittedWeights(
+        weights, coefficients, (len(samples), churned), tested, fitted_auc, current_auc, offer
+    )

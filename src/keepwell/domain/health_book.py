@@ -14,6 +14,7 @@ recomputed from scratch.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -132,23 +133,57 @@ class Requests:
 
 
 @dataclass(frozen=True)
+class Messages:
+    """Inbound and outbound messages (internal ones take no part: leave them out): the
+    account, the instant, inbound or not (outbound), whether automated, and the instants of
+    the first inbound and the first outbound message of the message's thread (NONE when
+    the thread has none)."""
+
+    account: Ints = field(default_factory=_ints)
+    at: Ints = field(default_factory=_ints)
+    inbound: Flags = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    automated: Flags = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    first_inbound: Ints = field(default_factory=_ints)
+    first_outbound: Ints = field(default_factory=_ints)
+
+    def __post_init__(self) -> None:
+        arrays = (self.at, self.inbound, self.automated, self.first_inbound, self.first_outbound)
+        if {len(a) for a in arrays} | {len(self.account)} != {len(self.account)}:
+            raise HealthError("messages: the arrays differ in length")
+
+    def exchanges(self) -> Events:
+        """`health.two_way_exchanges`: an outbound message, not automated, later than its
+        thread's first inbound one; an inbound message later than its thread's first
+        outbound one."""
+        outbound = ~self.inbound
+        after_in = (self.first_inbound != NONE) & (self.first_inbound < self.at)
+        after_out = (self.first_outbound != NONE) & (self.first_outbound < self.at)
+        replies = (outbound & ~self.automated & after_in) | (self.inbound & after_out)
+        return Events(self.account[replies], self.at[replies])
+
+
+@dataclass(frozen=True)
 class BookFacts:
     """What the measures read, for `accounts` accounts.
 
     `activity` holds the events that start (value 1) and end (value 0) an account's active
-    life, churns and reactivations included; `surveys` carry their health value
-    (`health.survey_value`). `has_billing` says which accounts have billing data at all
-    (None: all). `onboarding` is each account's onboarding value, NaN without data (None:
-    no account has any).
+    life, churns and reactivations included; `messages` and `talks` (call, meeting and EBR
+    activities) make the two-way exchanges; `surveys` carry their health value
+    (`health.survey_value`). `first_paid` is the instant each account's MRR was first
+    above zero (NONE: never; None: no account ever had one): billing has no data before.
+    `onboarding` is each account's onboarding value, NaN without data (None: no account
+    has any).
     """
 
     accounts: int
     requests: Requests = field(default_factory=Requests.empty)
     activity: Events = field(default_factory=Events)
+    messages: Messages = field(default_factory=Messages)
+    talks: Events = field(default_factory=Events)
     surveys: Events = field(default_factory=Events)
     contractions: Events = field(default_factory=Events)
     failed_payments: Events = field(default_factory=Events)
-    has_billing: Flags | None = None
+    first_paid: Ints | None = None
     onboarding: Floats | None = None
 
 
@@ -174,26 +209,28 @@ def bands_of(score: Floats) -> list[str | None]:
 
 
 class _Running:
-    """Facts carried from one moment to the next: each account's latest first response
+    """Facts carried from one moment to the next: each account's latest two-way exchange
     and its active flag, as events up to the moment are applied in time order."""
 
     def __init__(self, facts: BookFacts) -> None:
-        answered = facts.requests.answered
-        has = answered != NONE
-        self.responses = Events(facts.requests.account[has], answered[has]).sorted_by_time()
+        replies = facts.messages.exchanges()
+        self.exchanges = Events(
+            np.concatenate([replies.account, facts.talks.account]),
+            np.concatenate([replies.at, facts.talks.at]),
+        ).sorted_by_time()
         self.activity = facts.activity.sorted_by_time()
         self.last_two_way = np.full(facts.accounts, NONE, dtype=np.int64)
         self.active = np.zeros(facts.accounts, dtype=bool)
         self.applied = (0, 0)
 
     def advance(self, as_of: int) -> None:
-        responses = int(np.searchsorted(self.responses.at, as_of, side="right"))
+        exchanges = int(np.searchsorted(self.exchanges.at, as_of, side="right"))
         activity = int(np.searchsorted(self.activity.at, as_of, side="right"))
-        done_responses, done_activity = self.applied
-        new = slice(done_responses, responses)
-        np.maximum.at(self.last_two_way, self.responses.account[new], self.responses.at[new])
+        done_exchanges, done_activity = self.applied
+        new = slice(done_exchanges, exchanges)
+        np.maximum.at(self.last_two_way, self.exchanges.account[new], self.exchanges.at[new])
         self._apply_activity(slice(done_activity, activity))
-        self.applied = (responses, activity)
+        self.applied = (exchanges, activity)
 
     def _apply_activity(self, new: slice) -> None:
         """The last event of each account wins (events at one instant: the one listed last)."""
@@ -204,16 +241,16 @@ class _Running:
 
 
 def responsiveness(requests: Requests, as_of: int, accounts: int) -> Floats:
-    """`health.responsiveness` with the service's rule for what counts: requests opened in the
-    30 days up to `as_of` that were answered by then (within the SLA or not), or whose
-    deadline passed unanswered (a miss); one still inside its SLA is left out."""
+    """`health.responsiveness`: requests opened in the 30 days up to `as_of` that were
+    answered by then (within the SLA or not), or whose deadline passed unanswered before it
+    (a miss); one still inside its SLA is left out; NaN when none is decided."""
     first = int(np.searchsorted(requests.opened, as_of - RECENT, side="left"))
     last = int(np.searchsorted(requests.opened, as_of, side="right"))
     window = slice(first, last)
     answered_at = requests.answered[window]
     answered = (answered_at != NONE) & (answered_at <= as_of)
     due = requests.due[window]
-    missed = ~answered & (due != NONE) & (due <= as_of)
+    missed = ~answered & (due != NONE) & (due < as_of)
     account = requests.account[window]
     counted = np.bincount(account[answered | missed], minlength=accounts)
     within = np.bincount(account[answered & requests.within_sla[window]], minlength=accounts)
@@ -222,7 +259,8 @@ def responsiveness(requests: Requests, as_of: int, accounts: int) -> Floats:
 
 
 def engagement(last_two_way: Ints, as_of: int) -> Floats:
-    """`health.engagement`: 100 within 7 days, 0 from 30 days or never, linear between."""
+    """`health.engagement`: 100 within 7 days, 0 from 30 days or never, linear between on
+    the exact age."""
     age = as_of - last_two_way
     linear = 100 * (DISENGAGED - age) / (DISENGAGED - ENGAGED)
     value = np.where(age <= ENGAGED, 100.0, np.where(age >= DISENGAGED, 0.0, linear))
@@ -249,13 +287,16 @@ def open_issues(counts: Ints) -> Floats:
 
 
 def billing(facts: BookFacts, as_of: int) -> Floats:
-    """`health.billing`: 0 with a failed payment in 30 days, else 50 with a contraction in
-    90, else 100; NaN for accounts without billing data."""
+    """`health.billing`: NaN for an account whose MRR was never above zero by `as_of`; else
+    0 with a failed payment in 30 days, 50 with a contraction in 90, else 100."""
     failed = facts.failed_payments.between(as_of - FAILED_SPAN, as_of)
     contracted = facts.contractions.between(as_of - CONTRACTION_SPAN, as_of)
     value = np.where(contracted.any_per_account(facts.accounts), CONTRACTION_VALUE, 100.0)
     value = np.where(failed.any_per_account(facts.accounts), 0.0, value)
-    return value if facts.has_billing is None else np.where(facts.has_billing, value, np.nan)
+    if facts.first_paid is None:
+        return np.full(facts.accounts, np.nan)
+    paying = (facts.first_paid != NONE) & (facts.first_paid <= as_of)
+    return np.where(paying, value, np.nan)
 
 
 def score(values: Mapping[str, Floats], weights: Mapping[str, float] = DEFAULT_WEIGHTS) -> Floats:
@@ -289,15 +330,12 @@ def days(
         raise HealthError("moments must be given in increasing order")
     requests = facts.requests.sorted_by_opening()
     surveys = facts.surveys.sorted_by_time()
-    facts = BookFacts(
-        facts.accounts,
-        requests,
-        facts.activity,
-        surveys,
-        facts.contractions.sorted_by_time(),
-        facts.failed_payments.sorted_by_time(),
-        facts.has_billing,
-        facts.onboarding,
+    facts = dataclasses.replace(
+        facts,
+        requests=requests,
+        surveys=surveys,
+        contractions=facts.contractions.sorted_by_time(),
+        failed_payments=facts.failed_payments.sorted_by_time(),
     )
     running = _Running(facts)
     no_data = np.full(facts.accounts, np.nan)

@@ -12,9 +12,11 @@ turned into the nearest float once, so a share of exactly 80 % is exactly 0.8).
 Decisions where PRODUCT.md 4 is silent, each also written on the function it shapes:
 
 - Nothing stamped after `as_of` is known: requests opened, touches, asks, next steps,
-  churns and ownership changes stamped later are ignored. Reviews carry no stamp and are used.
+  churns, `mrr` lines and ownership changes stamped later are ignored. Reviews carry no
+  stamp and are used.
 - Accounts are counted at a period's first instant: an account counts for a month, week or
-  day when it had started and had not churned at that instant, and for the CSM who owned it
+  day when it was active at that instant (started, not churned, or reactivated by a later
+  `mrr` line above zero: domain.timeline), and for the CSM who owned it
   then (PRODUCT.md 4 says "not churned by that day's start"; we also ask "started by it", so
   an account that starts during a day counts from the next day, as from the next week).
 - Ownership: an account's owner at t is the entry of its history with the latest `since` at
@@ -28,9 +30,10 @@ Decisions where PRODUCT.md 4 is silent, each also written on the function it sha
   `as_of`). Working days outside M are ignored, so a caller may pass a longer calendar.
   Next steps set at one instant: the one listed last counts.
 - Testimonials: "90 days" and "180 days" are the CSM's calendar days, counted back from
-  M+1's first day: active ≥ 90 days means started at or before 00:00 local of that day
-  minus 90 days; the window runs from 00:00 local of that day minus 180 days to M's end,
-  both included. As everywhere, an ask after `as_of` is not known.
+  M+1's first day: active ≥ 90 days means active without a break (since its start, or
+  since its reactivation) from 00:00 local of that day minus 90 days; the window runs
+  from 00:00 local of that day minus 180 days to M's end, both included. As everywhere,
+  an ask after `as_of` is not known.
 - Self-awareness: both reviews given but no metric rated in both → n/a.
 - Total: with every metric n/a, possible is 0 and total and band are None.
 - Triggers use only the previous month's scorecard (M−1), found among `previous` by CSM and
@@ -57,6 +60,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
+from keepwell.domain import timeline
 from keepwell.domain.hours import to_micros
 from keepwell.domain.revenue import day_start
 from keepwell.domain.targets import (
@@ -94,7 +98,6 @@ RULE_RED_ANY_MONTH = "red in any month"
 RULE_RED_TWO_MONTHS = "red two months in a row"
 
 _MONTH = re.compile(r"\d{4}-\d{2}")
-FOREVER = 2**62  # microseconds: an instant after every real one
 T = TypeVar("T")
 
 
@@ -170,13 +173,18 @@ class RequestFacts:
 
 @dataclass(frozen=True, slots=True)
 class AccountFacts:
-    """An account: active from `started_at` until `churned_at` (PRODUCT.md 4); `owners` is
-    its ownership history, (since, csm_id) pairs: each CSM owns it from `since` on."""
+    """An account: active from `started_at` until it churns, and again from a later `mrr`
+    line above zero (`paid` holds their instants); `owners` is its ownership history,
+    (since, csm_id) pairs: each CSM owns it from `since` on (PRODUCT.md 4; the rules are
+    domain.timeline's)."""
 
     id: str
     started_at: datetime
-    churned_at: datetime | None = None
+    churns: tuple[datetime, ...] = ()
     owners: tuple[tuple[datetime, str], ...] = ()
+    paid: tuple[datetime, ...] = ()
+    lifecycle: timeline.Lifecycle = field(init=False, repr=False, compare=False)
+    ownership: timeline.Ownership = field(init=False, repr=False, compare=False)
     # Ownership spans in microseconds by CSM, worked out once (see `owned_spans`).
     _spans: dict[str, list[tuple[int, int]]] = field(
         init=False, repr=False, compare=False, default_factory=dict
@@ -184,33 +192,40 @@ class AccountFacts:
 
     def __post_init__(self) -> None:
         _aware(self.started_at, "account {}: started_at", self.id)
-        if self.churned_at is not None:
-            _aware(self.churned_at, "account {}: churned_at", self.id)
+        for name, instants in (("churn", self.churns), ("mrr", self.paid)):
+            for at in instants:
+                _aware(at, f"account {{}}: {name} at", self.id)
         for since, _ in self.owners:
             _aware(since, "account {}: owner since", self.id)
+        life = timeline.Lifecycle.of(self.started_at, self.churns, self.paid)
+        object.__setattr__(self, "lifecycle", life)
+        object.__setattr__(self, "ownership", timeline.Ownership.of(None, self.owners))
 
     def owned_spans(self, csm_id: str) -> list[tuple[int, int]]:
         """[from, until) spans in microseconds in which `csm_id` owns the account and it is
-        active: each owner entry holds from its `since` until the next entry's (entries at
-        one instant: the one listed last), cut to [started_at, churned_at)."""
+        active (domain.timeline: ownership spans cut to the active ones)."""
         if csm_id not in self._spans:
-            self._spans[csm_id] = _owned_spans(self, csm_id)
+            owned = self.ownership.spans_of(csm_id)
+            self._spans[csm_id] = timeline.intersect(owned, self.lifecycle.spans)
         return self._spans[csm_id]
 
     def active_at(self, instant: datetime) -> bool:
-        """Started and not churned at `instant`; a churn takes effect at its instant."""
-        churned = self.churned_at is not None and self.churned_at <= instant
-        return self.started_at <= instant and not churned
+        """Started and not churned at `instant` (domain.timeline: a churn takes effect at
+        its instant, a later `mrr` line above zero reactivates)."""
+        return self.lifecycle.active_at(instant)
 
     def known_at(self, as_of: datetime) -> AccountFacts:
-        """The account as known at `as_of`: a churn or ownership change stamped later is
-        not known yet (PRODUCT.md 4: nothing recorded after the evaluation moment is used)."""
-        known = self.churned_at is not None and self.churned_at <= as_of
-        churn = self.churned_at if known else None
+        """The account as known at `as_of`: a churn, `mrr` line or ownership change stamped
+        later is not known yet (PRODUCT.md 4: nothing recorded after the evaluation moment
+        is used)."""
+        churns = tuple(at for at in self.churns if at <= as_of)
+        paid = tuple(at for at in self.paid if at <= as_of)
         owners = tuple(entry for entry in self.owners if entry[0] <= as_of)
-        if churn is self.churned_at and len(owners) == len(self.owners):
+        if (len(churns), len(paid), len(owners)) == (
+            len(self.churns), len(self.paid), len(self.owners)
+        ):  # fmt: skip
             return self  # nothing stamped after as_of: the same facts
-        return replace(self, churned_at=churn, owners=owners)
+        return replace(self, churns=churns, paid=paid, owners=owners)
 
 
 @dataclass(slots=True)
@@ -578,21 +593,6 @@ class _Owned:
         return out
 
 
-def _owned_spans(account: AccountFacts, csm_id: str) -> list[tuple[int, int]]:
-    owners = sorted(account.owners, key=lambda entry: entry[0])
-    active_from = to_micros(account.started_at)
-    active_until = FOREVER if account.churned_at is None else to_micros(account.churned_at)
-    spans = []
-    for index, (since, owner) in enumerate(owners):
-        if owner != csm_id:
-            continue
-        until = to_micros(owners[index + 1][0]) if index + 1 < len(owners) else FOREVER
-        lo, hi = max(to_micros(since), active_from), min(until, active_until)
-        if lo < hi:
-            spans.append((lo, hi))
-    return spans
-
-
 def _times_by_account(items: Iterable[tuple[str, int]], as_of: datetime) -> dict[str, list[int]]:
     """Instants in microseconds by account, sorted, up to `as_of` (later ones are not known)."""
     last = to_micros(as_of)
@@ -610,8 +610,8 @@ def _retention(period: _Period, accounts: Sequence[AccountFacts], owned: _Owned)
     """PRODUCT.md 4: of the accounts c owned and that were active at M's first instant, the
     share still active at M's end; a churn at exactly M+1's first instant is a churn in M."""
     by_id = {account.id: account for account in accounts}
-    eligible = owned.at(period.start)
-    flags = tuple(AccountFlag(i, by_id[i].active_at(period.end)) for i in eligible)
+    eligible, end = owned.at(period.start), to_micros(period.end)
+    flags = tuple(AccountFlag(i, by_id[i].lifecycle.active_at_micros(end)) for i in eligible)
     return _Measure(
         _ratio(sum(f.ok for f in flags), len(flags)), len(flags), Evidence(accounts=flags)
     )
@@ -720,8 +720,11 @@ def _testimonials(
     since = period.start_of(period.next_first - timedelta(days=ACTIVE_DAYS_FOR_TESTIMONIALS))
     window = period.start_of(period.next_first - timedelta(days=TESTIMONIAL_WINDOW_DAYS))
     times = _times_by_account(((a.account_id, a.micros) for a in asks), period.as_of)
-    eligible = [i for i in owned.at(end) if by_id[i].started_at <= since]
     lo, hi = to_micros(window), to_micros(end)
+    # "active ≥ 90 days": without a break from `since` to M's end (a reactivated account
+    # counts from its reactivation)
+    first = to_micros(since)
+    eligible = [i for i in owned.at(end) if by_id[i].lifecycle.active_throughout(first, hi)]
     flags = tuple(AccountFlag(i, any(lo <= at <= hi for at in times.get(i, []))) for i in eligible)
     return _Measure(
         _ratio(sum(f.ok for f in flags), len(flags)), len(flags), Evidence(accounts=flags)

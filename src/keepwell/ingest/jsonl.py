@@ -45,6 +45,14 @@ class LineError:
         return f"{where}: {self.message}"
 
 
+class NotUtf8(ValueError):
+    """The file is not UTF-8 text: said once, at its first such line, not on every line."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(f"line {line}: not UTF-8 text; save the file as UTF-8")
+        self.line = line
+
+
 class ZippedRows:
     """Rows read off columns as they are iterated: a bulk write takes them one by one, so
     millions of row tuples never sit in a list (and in memory) all at once."""
@@ -134,7 +142,8 @@ def parse_lines(
     lines: Iterable[bytes | str],
     on_progress: Callable[[int], None] | None = None,
 ) -> Batch:
-    """Parse and validate every line; errors are collected, never raised.
+    """Parse and validate every line; errors are collected, never raised, except that a
+    file that is not UTF-8 raises `NotUtf8` at its first such line.
 
     Each line is first decoded by msgspec straight into a typed record (C speed, the rules of
     `fields` expressed as types); a line it rejects, or of a type it does not handle, goes
@@ -180,7 +189,7 @@ class _Parsed:
         for number, raw in enumerate(chunk, start=first):
             try:
                 record = decode(raw)
-            except (msgspec.ValidationError, msgspec.DecodeError):
+            except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
                 self.add_carefully(raw, number, errors)
                 continue
             kept = fast.get(type(record))
@@ -193,6 +202,8 @@ class _Parsed:
         try:
             record_type, values = parse_line(raw)
         except _LineProblem as problem:
+            if isinstance(raw, bytes) and not _is_utf8(raw):
+                raise NotUtf8(number) from None
             if raw.strip():
                 errors.append(problem.at(number))
             return
@@ -210,6 +221,14 @@ class _Parsed:
         if record_type.name in self.careful:
             parts.append(self.careful[record_type.name])
         return _in_file_order(parts)
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _in_file_order(
@@ -479,24 +498,19 @@ def _threads_across_accounts(batch: Batch, thread_accounts: ThreadLookup) -> lis
 
 def _moved_in_file(rows: TypeRows, owner: dict[str, str]) -> list[LineError]:
     """The messages that put a thread in another account than its first message did."""
-    first_line: dict[str, int] = {}
+    threads = rows.column(2)
+    # The line of each thread's first message (in dict(), the last of equal keys wins).
+    first_line = dict(zip(reversed(threads), reversed(rows.lines), strict=True))
     errors = []
     for line, values in zip(rows.lines, rows.values, strict=True):
         account, thread = values[1], values[2]
         if owner[thread] != account:
-            first_line.setdefault(thread, next(_lines_of(rows, thread)))
             message = (
                 f"thread {thread!r} belongs to account {owner[thread]!r} "
                 f"(line {first_line[thread]})"
             )
             errors.append(LineError(line, "thread", message))
     return errors
-
-
-def _lines_of(rows: TypeRows, thread: str) -> Iterator[int]:
-    return (
-        line for line, values in zip(rows.lines, rows.values, strict=True) if values[2] == thread
-    )
 
 
 def _reviewers(batch: Batch, managers: ManagerLookup) -> list[LineError]:

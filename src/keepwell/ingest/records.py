@@ -105,6 +105,8 @@ USER = RecordType(
         Field("role", f.one_of("admin", "manager", "csm", "viewer"), required=True),
         Field("timezone", f.timezone, required=True),
         Field("schedule", f.identifier, column="schedule_id", refers_to=("schedule",)),
+        # From when a changed `schedule` applies (PRODUCT.md 3); default: the import's day.
+        Field("schedule_effective", f.day),
         Field("manager", f.identifier, column="manager_id", refers_to=("user",)),
         Field("slack_user_id", f.text(64)),
     ),

@@ -6,7 +6,6 @@ the revenue, NPS, scorecard and health use cases.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,33 +15,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from keepwell.domain.revenue import ZERO, MrrChange, RevenueAccount, day_start
+from keepwell.domain.timeline import Lifecycle, Ownership
 from keepwell.store.models import Account, Assignment, Churn, Survey, User
 from keepwell.store.models import MrrChange as MrrRow
-
-
-@dataclass(frozen=True)
-class Owners:
-    """Who owns an account when (PRODUCT.md 9: the account line's owner holds from `started`;
-    each `assign` moves it from its `at` on)."""
-
-    initial: str | None
-    moves: tuple[tuple[datetime, str], ...] = ()  # (at, owner), sorted by time
-
-    def at(self, instant: datetime) -> str | None:
-        index = bisect_right([at for at, _ in self.moves], instant)
-        return self.moves[index - 1][1] if index else self.initial
 
 
 @dataclass
 class Book:
     accounts: dict[str, Account]
     users: dict[str, User]
-    owners: dict[str, Owners]
+    owners: dict[str, Ownership]
     churns: dict[str, list[datetime]] = field(default_factory=dict)
     mrr_changes: dict[str, list[MrrChange]] = field(default_factory=dict)
 
     def owners_at(self, instant: datetime) -> dict[str, str | None]:
-        return {account_id: owners.at(instant) for account_id, owners in self.owners.items()}
+        return {account_id: owners.owner_at(instant) for account_id, owners in self.owners.items()}
 
     def teams_at(self, instant: datetime) -> dict[str, str | None]:
         """Each account's team at `instant`: the manager of its owner then."""
@@ -60,6 +47,18 @@ class Book:
             "csm": self.owners_at(instant),
             "team": self.teams_at(instant),
             "segment": self.segments(),
+        }
+
+    def lifecycles(self, tz: str) -> dict[str, Lifecycle]:
+        """When each account is active (domain.timeline), from the start of its `started`
+        day in the company zone."""
+        return {
+            account.id: Lifecycle.of(
+                day_start(account.started, tz),
+                self.churns.get(account.id, ()),
+                [c.at for c in self.mrr_changes.get(account.id, ()) if c.mrr > 0],
+            )
+            for account in self.accounts.values()
         }
 
     def revenue_accounts(self, tz: str) -> list[RevenueAccount]:
@@ -85,7 +84,7 @@ def load_book(session: Session) -> Book:
     for row in session.execute(select(Assignment.account_id, Assignment.at, Assignment.owner_id)):
         moves[row.account_id].append((row.at, row.owner_id))
     owners = {
-        account_id: Owners(account.owner_id, tuple(sorted(moves.get(account_id, ()))))
+        account_id: Ownership.of(account.owner_id, moves.get(account_id, ()))
         for account_id, account in accounts.items()
     }
     churns: dict[str, list[datetime]] = defaultdict(list)

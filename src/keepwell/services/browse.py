@@ -9,8 +9,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from keepwell.services.ownership import owner_at
-from keepwell.store.models import Account, Churn, Message, Request, User
+from keepwell.services.ownership import active_at, owner_at
+from keepwell.store.models import Account, Message, Request, User
 
 T = TypeVar("T")
 
@@ -40,9 +40,15 @@ class AccountFilter:
 
 
 def list_accounts(
-    session: Session, where: AccountFilter, now: datetime, limit: int, offset: int
+    session: Session,
+    where: AccountFilter,
+    now: datetime,
+    limit: int,
+    offset: int,
+    company_timezone: str = "UTC",
 ) -> Page[tuple[Account, str | None]]:
-    """Accounts with their owner at `now`, by name."""
+    """Accounts with their owner at `now`, by name; `active` as domain.timeline says (a
+    churned account that paid again is active)."""
     owner = owner_at(now).label("current_owner")
     query = select(Account, owner).order_by(Account.name, Account.id)
     if where.owner:
@@ -52,11 +58,12 @@ def list_accounts(
     if where.segment:
         query = query.where(Account.segment == where.segment)
     if where.search:
-        pattern = f"%{where.search.lower()}%"
-        query = query.where(or_(func.lower(Account.name).like(pattern), Account.id == where.search))
+        # autoescape: a % or _ in the search is that character, not a LIKE wildcard
+        in_name = func.lower(Account.name).contains(where.search.lower(), autoescape=True)
+        query = query.where(or_(in_name, Account.id == where.search))
     if where.active is not None:
-        churned = select(Churn.account_id).where(Churn.at <= now)
-        query = query.where(Account.id.not_in(churned) if where.active else Account.id.in_(churned))
+        active = active_at(now, company_timezone)
+        query = query.where(active if where.active else ~active)
     return _page(session, query, limit, offset)
 
 

@@ -41,7 +41,9 @@ def load_demo(
     snapshots a daily recompute would have left: trends and the back-test have history),
     and set the demo's exchange rates into `base_currency` that the book has none for yet
     (an admin's own rates stay)."""
-    summary = import_lines(session, (orjson.dumps(r) for r in records), targets=targets)
+    lines = (orjson.dumps(r) for r in records)
+    # the demo's today is the import's day: a user whose schedule changed has it from then
+    summary = import_lines(session, lines, targets=targets, company_timezone=timezone, today=today)
     set_at = datetime.combine(today, time(), tzinfo=UTC)
     set_missing_rates(session, demo_rates(base_currency), base_currency, set_at)
     days = [today - timedelta(days=d) for d in range(1, HEALTH_HISTORY_DAYS + 1)]

@@ -7,38 +7,49 @@ import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import delete, insert, select
+from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from keepwell.domain import health, health_book
 from keepwell.domain.health_book import NONE
 from keepwell.domain.hours import to_micros
 from keepwell.domain.nps import SurveyResponse
-from keepwell.domain.revenue import activity_changes, contractions_of, day_start
+from keepwell.domain.revenue import contractions_of, day_start
+from keepwell.domain.timeline import Lifecycle
 from keepwell.services.batch import gc_paused
 from keepwell.services.book import load_book
 from keepwell.services.schedules import ALWAYS_OPEN, Calendars, load_schedules
 from keepwell.store import bulk
 from keepwell.store.models import (
+    Account,
+    Activity,
     Base,
+    Churn,
     HealthOverride,
     HealthRun,
     HealthSnapshot,
     Survey,
+    User,
 )
+from keepwell.store.models import MrrChange as MrrRow
 
 SNAPSHOTS = Base.metadata.tables["health_snapshots"]
 REQUESTS = Base.metadata.tables["requests"]
+MESSAGES = Base.metadata.tables["messages"]
+INBOUND, OUTBOUND = health.INBOUND, health.OUTBOUND
+_DISENGAGED = health_book.DISENGAGED  # microseconds
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SNAPSHOT_COLUMNS = ("account_id", "day", "score", "band", *health.MEASURES)
 DAY = timedelta(days=1)
 
 
 class UnknownAccount(LookupError):
-    pass
+    """No account with that id."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,24 @@ class HealthSummary:
     day: date
     accounts: int
     bands: dict[str, int]
+
+
+class FutureDay(health.HealthError):
+    """A day that has not begun yet (company zone): its health cannot be known."""
+
+
+def days_to_score(last: date | None, days: int, now: datetime, timezone: str) -> list[date]:
+    """The days `keepwell health recompute` scores, oldest first: `last` (default: today in
+    the company zone) and the `days` − 1 before it. A day after today is refused: its
+    snapshot would be read before the day was lived. Today itself may be scored (the daily
+    run does; the next run replaces it)."""
+    today = today_in(now, timezone)
+    last = today if last is None else last
+    if last > today:
+        raise FutureDay(f"{last} is after today ({today}, {timezone})")
+    if days < 1:
+        raise health.HealthError(f"days: {days} is not at least 1")
+    return [last - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
 
 
 def recompute_health(
@@ -84,8 +113,8 @@ def _recompute_days(
     progress: Callable[[int], None] | None,
 ) -> list[HealthSummary]:
     checked = health.validate_weights(weights)
-    book = _BookArrays(session, timezone)
     moments = [_end_of(day, timezone) for day in wanted]
+    book = _BookArrays(session, timezone, since=moments[0] if moments else 0)
     snapshots = _Snapshots(book.ids)
     summaries = []
     for day, scored in zip(wanted, book.days(moments, checked), strict=True):
@@ -163,14 +192,19 @@ def backtest_report(
     quarters: int = 4,
     timezone: str = "UTC",
     weights: Mapping[str, float] = health.DEFAULT_WEIGHTS,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """How well the health at the start of each of the last `quarters` complete quarters
-    predicted churn within it (ROC AUC, churn rate per band), and weights fitted on the
-    book's own history with their back-tested AUC beside the current model's (PRODUCT.md 5)."""
+    predicted churn within it (ROC AUC with its 95 % interval over accounts, churn rate per
+    band), and weights fitted on the book's own history, judged out of sample beside the
+    current weights and offered only when surely better (PRODUCT.md 5; domain.backtest)."""
+    if now is not None and today > today_in(now, timezone):
+        # a quarter not yet lived has no churn to test against
+        raise FutureDay(f"{today} is after today ({today_in(now, timezone)}, {timezone})")
     checked = health.validate_weights(weights)
-    book = _BookArrays(session, timezone)
     periods = _past_quarters(today, quarters, timezone)
     starts = [to_micros(start) for _, start, _ in periods]
+    book = _BookArrays(session, timezone, since=starts[0])
     score_samples, measure_samples = [], []
     for (name, start, end), scored in zip(periods, book.days(starts, checked), strict=True):
         overrides = _overrides(session, start)
@@ -186,7 +220,7 @@ def backtest_report(
                 score_samples.append(health.ScoreSample(name, score, churned, band, account_id))
     current = health.backtest(score_samples).to_json()
     try:
-        fitted: dict[str, Any] | None = health.fit_weights(measure_samples).to_json()
+        fitted: dict[str, Any] | None = health.fit_weights(measure_samples, checked).to_json()
     except health.FitError as exc:
         fitted = {"error": str(exc)}
     return {
@@ -218,28 +252,37 @@ def _past_quarters(today: date, count: int, timezone: str) -> list[tuple[str, da
 class _BookArrays:
     """The book's health facts as arrays (domain.health_book), read in a few queries, and
     the business-time fact the domain leaves to us: requests open longer than one
-    business day of their clock, at each moment."""
+    business day of their clock, at each moment. `since` is the first moment to be scored:
+    an exchange 30 days older than it scores 0 as "never" does, so older messages are not
+    read (their threads' first messages still are)."""
 
-    def __init__(self, session: Session, timezone: str) -> None:
+    def __init__(self, session: Session, timezone: str, since: int) -> None:
         self.connection = session.connection()
         self.calendars = Calendars(load_schedules(session))
         book = load_book(session)
         accounts = book.revenue_accounts(timezone)
+        lives = book.lifecycles(timezone)  # which accounts are active when: domain.timeline
         self.ids = [a.id for a in accounts]
         self.index = {account_id: i for i, account_id in enumerate(self.ids)}
         self.churns = {a: sorted(times) for a, times in book.churns.items()}
         requests, self.open_requests = self._requests()
+        window_start = _EPOCH + timedelta(microseconds=since - _DISENGAGED)
         self.facts = health_book.BookFacts(
             accounts=len(accounts),
             requests=requests,
             activity=self._events(
-                (a.id, at, float(on)) for a in accounts for at, on in activity_changes(a)
+                (a.id, at, float(on)) for a in accounts for at, on in lives[a.id].changes()
             ),
+            messages=self._messages(window_start),
+            talks=self._events((a, at, 1.0) for a, at in self._talks(window_start)),
             surveys=self._events(
                 (s.account_id, s.at, health.survey_value(s)) for s in self._surveys()
             ),
             contractions=self._events(
                 (a.id, at, 0.0) for a in accounts for at in contractions_of(a)
+            ),
+            first_paid=np.array(
+                [_micros_or_none(health.first_paid_at(a)) for a in accounts], dtype=np.int64
             ),
         )
 
@@ -261,6 +304,55 @@ class _BookArrays:
             np.array(at, dtype=np.int64),
             np.array(value, dtype=np.float64),
         )
+
+    def _messages(self, since: datetime) -> health_book.Messages:
+        """Inbound and outbound messages from `since` on, each with its thread's first
+        inbound and first outbound instants (over the whole thread, older messages too)."""
+        recent, whole = MESSAGES.alias("recent"), MESSAGES.alias("whole")
+        threads = select(recent.c.thread_id).where(recent.c.at >= since).distinct()
+        firsts = (
+            select(
+                whole.c.thread_id,
+                func.min(case((whole.c.direction == INBOUND, whole.c.at))).label("first_in"),
+                func.min(case((whole.c.direction == OUTBOUND, whole.c.at))).label("first_out"),
+            )
+            .where(whole.c.thread_id.in_(threads))
+            .group_by(whole.c.thread_id)
+            .subquery()
+        )
+        micros = functools.partial(bulk.micros, self.connection)
+        columns = MESSAGES.c
+        query = (
+            select(
+                columns.account_id,
+                micros(columns.at),
+                columns.direction,
+                columns.automated,
+                micros(firsts.c.first_in),
+                micros(firsts.c.first_out),
+            )
+            .join(firsts, firsts.c.thread_id == columns.thread_id)
+            .where(columns.at >= since, columns.direction.in_((INBOUND, OUTBOUND)))
+        )
+        rows = [row for row in bulk.raw_rows(self.connection, query) if row[0] in self.index]
+        if not rows:
+            return health_book.Messages()
+        account, at, direction, automated, first_in, first_out = zip(*rows, strict=True)
+        return health_book.Messages(
+            account=np.array([self.index[a] for a in account], dtype=np.int64),
+            at=np.array(at, dtype=np.int64),
+            inbound=np.array([d == INBOUND for d in direction], dtype=bool),
+            automated=np.array(automated, dtype=bool),
+            first_inbound=_instants(first_in),
+            first_outbound=_instants(first_out),
+        )
+
+    def _talks(self, since: datetime) -> list[tuple[str, datetime]]:
+        """Calls, meetings and EBRs from `since` on: each is a two-way exchange."""
+        query = select(Activity.account_id, Activity.at).where(
+            Activity.kind.in_(sorted(health.EXCHANGE_ACTIVITIES)), Activity.at >= since
+        )
+        return [(account_id, at) for account_id, at in self.connection.execute(query)]
 
     def _surveys(self) -> list[SurveyResponse]:
         query = select(Survey.account_id, Survey.at, Survey.kind, Survey.score)
@@ -349,17 +441,34 @@ class _OpenRequests:
         return counts
 
 
+def _micros_or_none(at: datetime | None) -> int:
+    return NONE if at is None else to_micros(at)
+
+
 def _instants(values: Sequence[int | None]) -> np.ndarray:
     return np.array([NONE if v is None else v for v in values], dtype=np.int64)
 
 
 def _overrides(session: Session, as_of: datetime) -> dict[str, health.Override]:
+    """The override in force for each account at `as_of`: added by then and not expired
+    (the latest added, when several are)."""
     rows = session.scalars(
         select(HealthOverride)
         .where(HealthOverride.expires_at > as_of, HealthOverride.created_at <= as_of)
-        .order_by(HealthOverride.created_at)
+        .order_by(HealthOverride.created_at, HealthOverride.id)
     )
     return {o.account_id: health.Override(o.band, o.reason, o.expires_at, o.by_id) for o in rows}
+
+
+class OverrideRefused(health.HealthError):
+    """An override that may not be added; `field` names the option at fault."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+OVERRIDERS = ("manager", "admin")
 
 
 def add_override(
@@ -369,14 +478,39 @@ def add_override(
     reason: str,
     expires: date,
     *,
-    by: str | None,
+    by: str,
     now: datetime,
     timezone: str = "UTC",
-) -> HealthOverride:
-    """A manager's override of the band until `expires` (its first instant, company zone)."""
+) -> tuple[HealthOverride, bool]:
+    """A manager's override of the band until `expires` (its first instant, company zone),
+    PRODUCT.md 5. `by` must be a manager or an admin; the account must be active at `now`
+    (a churned account has no health to override); the expiry after today (company zone).
+    Idempotent: the same account, by, band, reason and expiry as an override still in force
+    adds no second row; the existing one is returned with False (True: added)."""
+    account = session.get(Account, account_id)
+    if account is None:
+        raise UnknownAccount(account_id)
+    user = session.get(User, by)
+    if user is None:
+        raise OverrideRefused(f"no user {by!r}", "by")
+    if user.role not in OVERRIDERS:
+        raise OverrideRefused(f"{by!r} is a {user.role}: only a manager or an admin may", "by")
     override = health.Override.until(band, reason, expires, timezone, by)  # validates
-    if expires <= now.date():
-        raise health.HealthError("expires: the expiry must be after today")
+    if expires <= today_in(now, timezone):
+        raise OverrideRefused(f"{expires} is not after today", "expires")
+    if not _active(session, account, now, timezone):
+        raise OverrideRefused(f"account {account_id!r} has churned", "account")
+    same = session.scalars(
+        select(HealthOverride).where(
+            HealthOverride.account_id == account_id,
+            HealthOverride.by_id == by,
+            HealthOverride.band == override.band,
+            HealthOverride.reason == override.reason,
+            HealthOverride.expires_at == override.expires_at,
+        )
+    ).first()
+    if same is not None:
+        return same, False
     row = HealthOverride(
         account_id=account_id,
         band=override.band,
@@ -387,27 +521,67 @@ def add_override(
     )
     session.add(row)
     session.flush()
-    return row
+    return row, True
+
+
+def today_in(now: datetime, timezone: str) -> date:
+    """The day `now` falls on in the company zone."""
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+def _active(session: Session, account: Account, now: datetime, timezone: str) -> bool:
+    """Whether the account is active at `now` (domain.timeline: started, not churned, or
+    back since a later `mrr` line above zero; PRODUCT.md 4)."""
+    churns = session.scalars(select(Churn.at).where(Churn.account_id == account.id))
+    paid = session.scalars(select(MrrRow.at).where(MrrRow.account_id == account.id, MrrRow.mrr > 0))
+    return Lifecycle.of(day_start(account.started, timezone), churns, paid).active_at(now)
+
+
+def _latest_day(session: Session, account_id: str, today: date) -> date | None:
+    query = select(func.max(HealthSnapshot.day)).where(
+        HealthSnapshot.account_id == account_id, HealthSnapshot.day <= today
+    )
+    return session.scalar(query)
+
+
+def _no_snapshot(account_id: str) -> dict[str, Any]:
+    empty = ("day", "score", "band", "computed_band", "trend_30d", "override")
+    return {"account_id": account_id, **dict.fromkeys(empty), "measures": {}}
 
 
 def account_health(
-    session: Session, account_id: str, today: date, timezone: str = "UTC"
+    session: Session,
+    account_id: str,
+    now: datetime,
+    timezone: str = "UTC",
+    day: date | None = None,
 ) -> dict[str, Any]:
-    """The latest snapshot on or before `today`, its 30-day trend, the override in force, and
-    every measure's value and contribution under the weights of that day's run."""
-    snapshots = session.scalars(
+    """The document of `GET /api/accounts/{id}/health` and `keepwell health show`: the
+    account's snapshot of `day` (default: the latest up to today, company zone), its 30-day
+    trend, the override in force and every measure's value, weight and points under the
+    weights of that day's run (PRODUCT.md 5). The override is read at the moment asked:
+    `now` for the latest snapshot; for a given day, the end of that day (or `now`, if that
+    day has not ended), so an override added or expired since the last recompute shows at
+    once. UnknownAccount for an account that does not exist; an account without that
+    snapshot gets a document of None values (`day` None)."""
+    if session.get(Account, account_id) is None:
+        raise UnknownAccount(account_id)
+    last = day if day is not None else _latest_day(session, account_id, today_in(now, timezone))
+    if last is None:
+        return _no_snapshot(account_id)
+    query = (
         select(HealthSnapshot)
-        .where(HealthSnapshot.account_id == account_id, HealthSnapshot.day <= today)
-        .where(HealthSnapshot.day >= today - timedelta(days=45))
+        .where(HealthSnapshot.account_id == account_id, HealthSnapshot.day <= last)
+        .where(HealthSnapshot.day >= last - timedelta(days=45))
         .order_by(HealthSnapshot.day)
-    ).all()
-    if not snapshots:
-        empty = ("day", "score", "band", "computed_band", "trend_30d", "override")
-        return {"account_id": account_id, **dict.fromkeys(empty), "measures": {}}
+    )
+    snapshots = session.scalars(query).all()
+    if not snapshots or snapshots[-1].day != last:
+        return _no_snapshot(account_id)
     latest = snapshots[-1]
     history = {s.day: s.score for s in snapshots if s.score is not None}
-    as_of = day_start(latest.day + DAY, timezone)
-    override = _overrides(session, as_of).get(account_id)
+    moment = now if day is None else min(now, day_start(day + DAY, timezone))
+    override = _overrides(session, moment).get(account_id)
     weights = session.get_one(HealthRun, latest.day).weights
     values = {m: getattr(latest, m) for m in health.MEASURES}
     _, contributions = health.score_measures(values, weights)

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from itertools import compress
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, Table, text
 from sqlalchemy.orm import Session
@@ -38,7 +40,9 @@ from keepwell.ingest.records import ESCALATE, MESSAGE, RECORD_TYPES, RESOLVE, Re
 from keepwell.services.batch import gc_paused
 from keepwell.services.side_load import SIDE_LOAD_FROM_BYTES, SideLoad, side_loading
 from keepwell.services.sla import SLA_COLUMNS, clock_values, recompute_sla
+from keepwell.services.user_schedules import record_schedule_changes
 from keepwell.store import bulk
+from keepwell.store.db import WRITES
 from keepwell.store.models import Base
 
 ProgressCallback = Callable[[str, int], None]
@@ -113,15 +117,20 @@ def import_lines(
     progress: ProgressCallback | None = None,
     targets: SlaTargets | None = None,
     side: SideLoad | None = None,
+    company_timezone: str = "UTC",
+    today: date | None = None,
 ) -> ImportSummary:
     """Import JSON Lines into the session's transaction; raise `ImportRejected` on bad lines.
 
     The SLA clocks of the rebuilt requests are recomputed too, or of every request when a
-    line changed what clocks run on (schedules, users, accounts, assignments).
+    line changed what clocks run on (schedules, users, accounts, assignments). `today` (by
+    default the day in `company_timezone`) is when a user's changed schedule applies from
+    unless the line says (`schedule_effective`).
     """
     targets = targets or SlaTargets()
+    today = today or datetime.now(ZoneInfo(company_timezone)).date()
     with gc_paused():  # it halved import time
-        summary = _import(session, lines, skip_invalid, progress, targets, side)
+        summary = _import(session, lines, skip_invalid, progress, targets, side, today)
         if summary.clocks_changed:
             recompute_sla(session, targets, besides=summary.rebuilt_requests)
     return summary
@@ -136,17 +145,24 @@ def import_file(
     progress: ProgressCallback | None = None,
     targets: SlaTargets | None = None,
     side_load_from: int = SIDE_LOAD_FROM_BYTES,
+    company_timezone: str = "UTC",
 ) -> ImportSummary:
     """Import the file at `path` in a transaction of its own (`import_lines`). `lines`, when
     given, are the file's lines as the caller reads them (through a progress bar, say).
 
     A large file into an empty messages table on SQLite is side loaded: a second process
     writes the messages meanwhile (`keepwell.services.side_load`).
+
+    The transaction takes SQLite's write lock at its first statement, so that no other
+    writer changes what the import planned from; not with a side load, whose scratch database
+    it would lock too, away from the worker: then the import begins as readers do, and a
+    writer that came between its reads and its writes makes it fail (SQLite checks), never
+    write from a stale plan.
     """
     with (
         engine.connect() as connection,
         side_loading(connection, path, side_load_from) as side,
-        Session(bind=connection) as session,
+        Session(bind=connection.execution_options(**({} if side else WRITES))) as session,
         session.begin(),  # committed or rolled back before the side load closes
         path.open("rb") if lines is None else nullcontext(lines) as stream,
     ):
@@ -157,6 +173,7 @@ def import_file(
             progress=progress,
             targets=targets,
             side=side,
+            company_timezone=company_timezone,
         )
 
 
@@ -171,6 +188,7 @@ def _import(
     progress: ProgressCallback | None,
     targets: SlaTargets,
     side: SideLoad | None,
+    today: date,
 ) -> ImportSummary:
     connection = session.connection()
     batch = parse_lines(lines, on_progress=(lambda n: progress("read", n)) if progress else None)
@@ -180,16 +198,21 @@ def _import(
     plans = plan_changes(batch, lambda rt, keys: _stored_digests(connection, rt, keys))
     summary = ImportSummary(lines=batch.lines, skipped=errors)
     touched = _touched_threads(plans)
+    # A message that moves to another thread leaves the requests of the one it was in.
+    touched |= _threads_left(connection, plans)
     stored_before = _existing_ids(connection, "thread", touched) if touched else set()
     _write_all(connection, batch, plans, summary, progress, side)
+    if users := plans.get("user"):
+        record_schedule_changes(connection, users.inserts.values, users.updates.values, today)
     _rebuild_requests(connection, plans, touched, stored_before, summary, targets)
-    _refresh_statistics(connection, plans, summary)
+    large = _largely_written(plans, summary)
     if side:  # nothing since has read the tables it writes
         # The parsed file is freed while the worker is still busy, not after it is done.
         del batch, plans
         summary.side_loaded = side.finish(
             connection, lambda name, plan: _write(connection, RECORD_TYPES[name], plan)
         )
+    _refresh_statistics(connection, large)  # after the side load's rows are in
     session.expire_all()
     return summary
 
@@ -221,14 +244,8 @@ def _write_all(
 ANALYZE_FROM = 10_000
 
 
-def _refresh_statistics(
-    connection: Connection, plans: dict[str, TypeChanges], summary: ImportSummary
-) -> None:
-    """After a large load PostgreSQL plans with statistics of the tables as they were until
-    autovacuum catches up: a query on a table it believes empty may run an index probe per
-    row. ANALYZE samples a fixed number of rows, a fraction of a second on millions."""
-    if connection.dialect.name != "postgresql":
-        return
+def _largely_written(plans: dict[str, TypeChanges], summary: ImportSummary) -> list[str]:
+    """The tables this import wrote at least ANALYZE_FROM rows of."""
     tables = [
         RECORD_TYPES[name].table
         for name, plan in plans.items()
@@ -236,6 +253,15 @@ def _refresh_statistics(
     ]
     if summary.requests_rebuilt >= ANALYZE_FROM:
         tables.append("requests")
+    return tables
+
+
+def _refresh_statistics(connection: Connection, tables: list[str]) -> None:
+    """After a large load PostgreSQL plans with statistics of the tables as they were until
+    autovacuum catches up: a query on a table it believes empty may run an index probe per
+    row. ANALYZE samples a fixed number of rows, a fraction of a second on millions. SQLite
+    keeps none until asked, and then plans with the ones it was given: they are refreshed
+    the same way (sampled, `PRAGMA analysis_limit`). Both inside the import's transaction."""
     for name in tables:
         connection.execute(text(f"ANALYZE {connection.dialect.identifier_preparer.quote(name)}"))
 
@@ -316,15 +342,17 @@ def _rebuild_requests(
 ) -> None:
     """Replay every thread the import touched and replace its requests.
 
-    Threads the database held before the import come back from the database whole, after
-    the writes; threads new in this file are replayed from its rows, which are all inserts
-    (a resolve or escalation can only name a thread that has messages).
+    Threads the database held before the import, and threads an updated message moved
+    into, come back from the database whole, after the writes; the other threads, new in
+    this file, are replayed from its rows, which are all inserts (a resolve or escalation can
+    only name a thread that has messages).
     """
     if not touched:
         return
     requests = _table("requests")
-    messages, actions = _events_from_file(plans, touched - stored_before)
-    stored_messages, stored_actions = _events_from_store(connection, stored_before)
+    from_store = stored_before | _threads_of_updates(plans)
+    messages, actions = _events_from_file(plans, touched - from_store)
+    stored_messages, stored_actions = _events_from_store(connection, from_store)
     if not bulk.is_empty(connection, requests):
         bulk.delete_where_in(connection, requests, "thread_id", touched)
     derived = derive_request_columns(messages + stored_messages, actions + stored_actions)
@@ -342,6 +370,18 @@ def _rebuild_requests(
     summary.rebuilt_requests = set(derived.id)
 
 
+def _threads_left(connection: Connection, plans: dict[str, TypeChanges]) -> set[str]:
+    """The threads the updated messages are stored in before the import: a message whose
+    `thread` changed leaves its old thread. (Resolves and escalations are keyed by their
+    thread: an update cannot move one.)"""
+    plan = plans.get(MESSAGE.name)
+    if plan is None or not plan.updates:
+        return set()
+    ids = plan.updates.column(MESSAGE.columns.index("id"))
+    rows = bulk.rows_where_in(connection, _table("messages"), ("thread_id",), "id", ids)
+    return {thread for (thread,) in rows}
+
+
 def _touched_threads(plans: dict[str, TypeChanges]) -> set[str]:
     touched: set[str] = set()
     for record_type in (MESSAGE, RESOLVE, ESCALATE):
@@ -352,6 +392,15 @@ def _touched_threads(plans: dict[str, TypeChanges]) -> set[str]:
         for rows in (plan.inserts, plan.updates):
             touched.update(rows.column(index))
     return touched
+
+
+def _threads_of_updates(plans: dict[str, TypeChanges]) -> set[str]:
+    threads: set[str] = set()
+    for record_type in (MESSAGE, RESOLVE, ESCALATE):
+        plan = plans.get(record_type.name)
+        if plan is not None and plan.updates:
+            threads.update(plan.updates.column(record_type.columns.index("thread_id")))
+    return threads
 
 
 def _events_from_file(

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from keepwell.domain.hours import BusinessCalendar, Schedule, calendar_for
+from keepwell.domain.hours import BusinessCalendar, Schedule, calendar_for, spliced
 from keepwell.store.models import Schedule as ScheduleRow
+from keepwell.store.models import User, UserSchedule
 
 # Where no schedule applies (an account with no owner, an owner without a schedule), the
 # clock runs around the clock: time is still measured, and nothing is hidden.
@@ -34,6 +36,7 @@ def load_schedules(session: Session) -> dict[str, Schedule]:
 
 
 def load_schedules_from(connection: Connection) -> dict[str, Schedule]:
+    """Every schedule, and the clock of each user whose schedule changed (`user_clock`)."""
     versions: dict[str, list[dict[str, Any]]] = defaultdict(list)
     table = ScheduleRow.__table__
     rows = connection.execute(select(table.c.schedule_id, table.c.spec))
@@ -41,7 +44,43 @@ def load_schedules_from(connection: Connection) -> dict[str, Schedule]:
         versions[schedule_id].append(spec)
     schedules = {sid: Schedule.from_versions(specs) for sid, specs in versions.items()}
     schedules[ALWAYS_OPEN] = Schedule.from_versions([_ALWAYS_OPEN_SPEC])
+    for user_id, history in user_schedule_histories(connection).items():
+        if len(history) > 1:
+            schedules[user_clock(user_id)] = spliced(
+                [(day, schedules.get(sid or "") or schedules[ALWAYS_OPEN]) for day, sid in history]
+            )
     return schedules
+
+
+# A user's schedules over time (PRODUCT.md 3: "a CSM moving from a 20-hour to a 40-hour
+# week applies from its effective date on") are one schedule to the engine: the versions
+# of each in force from its effective date, spliced (`spliced`). It goes by this id.
+USER_CLOCK = "(schedules of {})"
+
+
+def user_clock(user_id: str) -> str:
+    return USER_CLOCK.format(user_id)
+
+
+def user_schedule_histories(connection: Connection) -> dict[str, list[tuple[date, str | None]]]:
+    """Each user's schedules by effective date, oldest first (the first from the start)."""
+    columns = (UserSchedule.user_id, UserSchedule.effective, UserSchedule.schedule_id)
+    histories: dict[str, list[tuple[date, str | None]]] = defaultdict(list)
+    for user_id, effective, schedule_id in connection.execute(
+        select(*columns).order_by(*columns[:2])
+    ):
+        histories[user_id].append((effective, schedule_id))
+    return histories
+
+
+def owner_schedules(connection: Connection) -> dict[str, str | None]:
+    """The schedule each user's clock runs on: the user's schedule, or, once it has changed,
+    their schedules over time (`user_clock`)."""
+    current = dict(connection.execute(select(User.id, User.schedule_id)).all())
+    for user_id, history in user_schedule_histories(connection).items():
+        if len(history) > 1:
+            current[user_id] = user_clock(user_id)
+    return current
 
 
 @dataclass

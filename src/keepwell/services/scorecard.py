@@ -18,14 +18,24 @@ from sqlalchemy import Connection, and_, exists, select
 from sqlalchemy.orm import Session, aliased
 
 from keepwell.domain import scorecard as sc
-from keepwell.domain.hours import Schedule, to_micros
+from keepwell.domain.hours import to_micros, versions_on
 from keepwell.domain.revenue import day_start
 from keepwell.domain.targets import DEFAULT_TARGETS, Targets
 from keepwell.services.batch import gc_paused
-from keepwell.services.schedules import ALWAYS_OPEN, Calendars, load_schedules
+from keepwell.services.schedules import ALWAYS_OPEN, Calendars, load_schedules, owner_schedules
 from keepwell.services.sla import owner_histories
 from keepwell.store import bulk
-from keepwell.store.models import Account, Activity, Base, Churn, Message, NextStep, Review, User
+from keepwell.store.models import (
+    Account,
+    Activity,
+    Base,
+    Churn,
+    Message,
+    MrrChange,
+    NextStep,
+    Review,
+    User,
+)
 
 ASK_KINDS = ("testimonial_request", "case_study_request")
 # Loaded a little wider than the month: weeks and the CSM's zone reach past its UTC edges.
@@ -167,6 +177,7 @@ class _Facts:
         self.schedules = load_schedules(session)
         self.calendars = Calendars(self.schedules)
         self.histories = owner_histories(self.connection)
+        self.user_clocks = owner_schedules(self.connection)
         self.lo = _utc_first(months[0]) - MARGIN
         self.hi = _utc_first(_next_month(months[-1])) + MARGIN
         self.accounts = self._accounts()
@@ -200,22 +211,34 @@ class _Facts:
         )
 
     def _accounts(self) -> dict[str, tuple[sc.AccountFacts, ...]]:
-        """Each CSM's accounts: every account the CSM ever owned (the domain decides when)."""
-        churns: dict[str, datetime] = {}
-        for account_id, at in self.session.execute(select(Churn.account_id, Churn.at)):
-            churns[account_id] = min(at, churns.get(account_id, at))
+        """Each CSM's accounts: every account the CSM ever owned (the domain decides when),
+        with every churn and every `mrr` line above zero (a reactivation after a churn)."""
+        churns = self._instants_by_account(select(Churn.account_id, Churn.at))
+        paid = self._instants_by_account(
+            select(MrrChange.account_id, MrrChange.at).where(MrrChange.mrr > 0)
+        )
         by_csm: dict[str, list[sc.AccountFacts]] = defaultdict(list)
         for account_id, started in self.session.execute(select(Account.id, Account.started)):
             begins = day_start(started, self.tz)
             history = self.histories[account_id]
             owners = [(begins, history.initial)] if history.initial else []
-            owners += [
-                (_instant(at), owner) for at, owner in zip(history.at, history.owners, strict=True)
-            ]
-            facts = sc.AccountFacts(account_id, begins, churns.get(account_id), tuple(owners))
+            owners += [(_instant(at), owner) for at, owner in history.moves]
+            facts = sc.AccountFacts(
+                account_id,
+                begins,
+                churns.get(account_id, ()),
+                tuple(owners),
+                paid.get(account_id, ()),
+            )
             for csm_id in {owner for _, owner in owners}:
                 by_csm[csm_id].append(facts)
         return {csm_id: tuple(accounts) for csm_id, accounts in by_csm.items()}
+
+    def _instants_by_account(self, query: Any) -> dict[str, tuple[datetime, ...]]:
+        out: dict[str, list[datetime]] = defaultdict(list)
+        for account_id, at in self.session.execute(query):
+            out[account_id].append(at)
+        return {account_id: tuple(sorted(times)) for account_id, times in out.items()}
 
     def _requests(self) -> dict[str, tuple[list[int], list[sc.RequestFacts]]]:
         """The requests opened in the months, by the CSM who owned the account then, in
@@ -241,7 +264,7 @@ class _Facts:
         for row, (hours, days) in zip(rows, elapsed, strict=True):
             request_id, account_id, opened, first, resolved, escalated, seconds, bdays, _ = row
             history = self.histories.get(account_id)
-            owner = history.owner_at(opened) if history else None
+            owner = history.owner_at_micros(opened) if history else None
             answered = first is not None and first <= end
             closed = resolved is not None and resolved <= end
             times, facts = by_owner[owner or ""]
@@ -340,9 +363,13 @@ class _Facts:
     def _working_days(self, user: User, year: int, month: int) -> tuple[date, ...]:
         """The working days of the CSM's schedule in the month (PRODUCT.md 4, "CRM
         hygiene"): days with open time, holidays and closed dates excluded."""
-        schedule = self.schedules.get(user.schedule_id or "") or self.schedules[ALWAYS_OPEN]
+        clock = self.user_clocks.get(user.id) or ""
+        schedule = self.schedules.get(clock) or self.schedules[ALWAYS_OPEN]
         days = [date(year, month, d) for d in range(1, calendar.monthrange(year, month)[1] + 1)]
-        return tuple(day for day in days if _version_on(schedule, day).hours_on(day))
+        versions = versions_on(schedule, days)
+        return tuple(
+            day for day, version in zip(days, versions, strict=True) if version.hours_on(day)
+        )
 
 
 def _gathered(
@@ -363,14 +390,6 @@ def _gathered(
         first = 0 if first_at is None else bisect_left(times, first_at)
         out += records[first : bisect_left(times, last_at)]
     return tuple(out)
-
-
-def _version_on(schedule: Schedule, day: date) -> Any:
-    current = schedule.versions[0]
-    for version in schedule.versions[1:]:
-        if version.effective is not None and version.effective <= day:
-            current = version
-    return current
 
 
 def _first_of_next(year: int, month: int) -> date:

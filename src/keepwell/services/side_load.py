@@ -33,7 +33,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import astuple, dataclass, field
 from operator import add, itemgetter
 from pathlib import Path
@@ -158,7 +158,12 @@ def side_loading(
 ) -> Iterator[SideLoad | None]:
     """A side load of `source` for an import on `connection`, or None when it does not
     apply: not SQLite, a small file, no empty side table, or a transaction already open.
-    Foreign keys are off on the connection meanwhile and on again afterwards."""
+    Foreign keys are off on the connection meanwhile and on again afterwards.
+
+    Both ATTACH and `PRAGMA foreign_keys` must run before the import's transaction begins
+    (SQLite refuses the one and ignores the other inside a transaction). Each step of the
+    setup is undone at the end, and at once if a later step fails: then the import goes on
+    without a side load, its connection as it found it."""
     raw = connection.connection.driver_connection
     if not isinstance(raw, sqlite3.Connection) or raw.in_transaction:
         yield None
@@ -170,24 +175,40 @@ def side_loading(
     if not tables:
         yield None
         return
-    keys_were_on = raw.execute("PRAGMA foreign_keys").fetchone()[0]
-    directory = Path(tempfile.mkdtemp(prefix="keepwell-side-", dir=_beside_database(raw)))
-    target = directory / "side.db"
-    raw.execute("PRAGMA foreign_keys=OFF")
-    raw.execute(f"ATTACH DATABASE ? AS {_SCHEMA}", (str(target),))
-    side = None
-    try:
-        side = _start(source, directory, target, tables, _schema_sql(raw, tables.values()))
+    with ExitStack() as undo:
+        try:
+            side = _set_up(raw, source, tables, undo)
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("side load could not be set up, the import writes its rows: %s", exc)
+            side = None
+        if side is None:  # the import writes its rows itself, on its connection as it was
+            undo.close()
         yield side
-    finally:
-        if side:
-            side.stop()
-        raw.execute(f"DETACH DATABASE {_SCHEMA}")
-        if keys_were_on:
-            raw.execute("PRAGMA foreign_keys=ON")
-        # Unlinking a file of hundreds of megabytes takes most of a second on a disk
-        # mounted with discard: done meanwhile (the interpreter waits for it at exit).
-        threading.Thread(target=shutil.rmtree, args=(directory, True), name=CLEANUP_THREAD).start()
+
+
+def _set_up(
+    raw: sqlite3.Connection, source: Path, tables: dict[str, str], undo: ExitStack
+) -> SideLoad | None:
+    """Attach a scratch database and start the worker; every step done is pushed on `undo`
+    (which runs them last first)."""
+    directory = Path(tempfile.mkdtemp(prefix="keepwell-side-", dir=_beside_database(raw)))
+    # Unlinking a file of hundreds of megabytes takes most of a second on a disk mounted
+    # with discard: done meanwhile (the interpreter waits for it at exit).
+    undo.callback(_remove_in_background, directory)
+    if raw.execute("PRAGMA foreign_keys").fetchone()[0]:
+        raw.execute("PRAGMA foreign_keys=OFF")
+        undo.callback(raw.execute, "PRAGMA foreign_keys=ON")
+    target = directory / "side.db"
+    raw.execute(f"ATTACH DATABASE ? AS {_SCHEMA}", (str(target),))
+    undo.callback(raw.execute, f"DETACH DATABASE {_SCHEMA}")
+    side = _start(source, directory, target, tables, _schema_sql(raw, tables.values()))
+    if side:
+        undo.callback(side.stop)
+    return side
+
+
+def _remove_in_background(directory: Path) -> None:
+    threading.Thread(target=shutil.rmtree, args=(directory, True), name=CLEANUP_THREAD).start()
 
 
 def _beside_database(raw: sqlite3.Connection) -> str | None:

@@ -8,7 +8,6 @@ import.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -20,16 +19,18 @@ from sqlalchemy.orm import Session
 
 from keepwell.domain.hours import BusinessCalendar, seconds_to_micros
 from keepwell.domain.sla import SlaTargets
+from keepwell.domain.timeline import Ownership
 from keepwell.services.batch import gc_paused
 from keepwell.services.schedules import (
     ALWAYS_OPEN,
     Calendars,
     clock_schedule,
     load_schedules_from,
+    owner_schedules,
 )
 from keepwell.store import bulk
 from keepwell.store.bulk import Row
-from keepwell.store.models import Account, Base, User
+from keepwell.store.models import Account, Base
 from keepwell.store.types import UTCDateTime
 
 REQUESTS = Base.metadata.tables["requests"]
@@ -55,32 +56,17 @@ class SlaSummary:
     changed: int = 0  # whose clocks came out different, and were written
 
 
-@dataclass(frozen=True)
-class OwnerHistory:
-    """Owners over time in microseconds: the account line's owner, then each `assign`."""
-
-    initial: str | None
-    at: tuple[int, ...] = ()
-    owners: tuple[str, ...] = ()
-
-    def owner_at(self, micros: int) -> str | None:
-        index = bisect_right(self.at, micros)
-        return self.owners[index - 1] if index else self.initial
-
-
-def owner_histories(connection: Connection) -> dict[str, OwnerHistory]:
+def owner_histories(connection: Connection) -> dict[str, Ownership]:
+    """Every account's owners over time (domain.timeline), instants in microseconds."""
     moves: dict[str, list[tuple[int, str]]] = defaultdict(list)
     columns = ASSIGNMENTS.c
     query = select(columns.account_id, bulk.micros(connection, columns.at), columns.owner_id)
     for account_id, at, owner in connection.execute(query):
         moves[account_id].append((at, owner))
-    histories = {}
-    for account_id, owner in connection.execute(select(Account.id, Account.owner_id)):
-        ordered = sorted(moves.get(account_id, ()))
-        histories[account_id] = OwnerHistory(
-            owner, tuple(at for at, _ in ordered), tuple(o for _, o in ordered)
-        )
-    return histories
+    return {
+        account_id: Ownership(owner, tuple(moves.get(account_id, ())))
+        for account_id, owner in connection.execute(select(Account.id, Account.owner_id))
+    }
 
 
 def recompute_sla(
@@ -193,23 +179,24 @@ def _clock_schedules(
     connection: Connection, requests: Sequence[Sequence[Any]], calendars: Calendars
 ) -> list[str]:
     """The schedule each request's clock runs on (PRODUCT.md 3): the account's coverage
-    schedule, else its owner's when the request opened. Worked out once per account when
+    schedule, else its owner's when the request opened (the owner's schedules over time:
+    each stretch of the clock by the one in force then). Worked out once per account when
     no ownership change can matter, per request otherwise."""
     coverage = dict(connection.execute(select(Account.id, Account.schedule_id)).all())
-    user_schedule = dict(connection.execute(select(User.id, User.schedule_id)).all())
+    user_schedule = owner_schedules(connection)
     histories = owner_histories(connection)
     schedules = calendars.schedules
 
     def clock_at(account_id: str, opened: int) -> str:
         history = histories.get(account_id)
-        owner = history.owner_at(opened) if history else None
+        owner = history.owner_at_micros(opened) if history else None
         owner_schedule = user_schedule.get(owner) if owner else None
         return clock_schedule(coverage.get(account_id), owner_schedule, schedules)
 
     fixed = {
         account_id: clock_at(account_id, 0)
         for account_id, history in histories.items()
-        if not history.at
+        if not history.moves
         or clock_schedule(coverage.get(account_id), None, schedules) != ALWAYS_OPEN
     }
     return [fixed.get(r[1]) or clock_at(r[1], r[2]) for r in requests]

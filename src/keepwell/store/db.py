@@ -1,4 +1,14 @@
-"""Engines, sessions and migrations. The caller owns the transaction (`with session.begin():`)."""
+"""Engines, sessions and migrations. The caller owns the transaction (`with session.begin():`).
+
+Every transaction is a real one on both databases, from its first statement: reads, DDL and
+writes commit or roll back together. Python's sqlite3 would, left in its legacy mode, begin
+only before the first INSERT, UPDATE or DELETE, so that the reads before it and any DDL (an
+import drops and rebuilds indexes around a large load) ran outside the transaction and
+committed on their own. Here sqlite3 begins nothing and SQLAlchemy emits `BEGIN` itself
+(SQLAlchemy's documented recipe; Python 3.12's `autocommit=False` would do the same, and
+Keepwell runs on 3.11 too). Statements that SQLite refuses inside a transaction (ATTACH,
+DETACH, `PRAGMA foreign_keys`, `journal_mode`) run on a connection before it begins.
+"""
 
 from __future__ import annotations
 
@@ -9,22 +19,39 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# The execution option of a connection whose transaction writes from its start (an import, a
+# migration): on SQLite it begins with `BEGIN IMMEDIATE`, taking the write lock before its
+# first read, so that what it planned from its reads still holds when it writes, and a second
+# writer waits for it (the connection's timeout) instead of failing on a stale snapshot.
+WRITES = {"keepwell_writes": True}
+# The PostgreSQL advisory lock that migrations take: any fixed number of our own.
+MIGRATION_LOCK = 0x6B6565707765  # "keepwe"
+
+
+class SchemaBehind(Exception):
+    """The database's schema is older than this version of Keepwell needs."""
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and a large page cache."""
+    """An engine for `url`; SQLite gets real transactions, WAL, foreign keys and a large
+    page cache."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # sqlite3 emits no BEGIN of its own from now on: `_sqlite_begin` does.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # A new database gets 16 KiB pages instead of 4 KiB: bulk imports write and index
     # millions of rows in fewer, fuller pages (a 2M-message import inserts and indexes
@@ -35,7 +62,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA cache_size=-262144")  # 256 MiB: bulk imports touch many pages
     cursor.execute("PRAGMA temp_store=MEMORY")
+    # ANALYZE samples about this many rows of each index instead of reading it whole.
+    cursor.execute("PRAGMA analysis_limit=1000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    writes = connection.get_execution_options().get("keepwell_writes", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -43,30 +77,119 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Session]:
-    """One session in one transaction: committed on success, rolled back on any error."""
-    with make_sessionmaker(engine)() as session, session.begin():
+def transaction(engine: Engine, *, writes: bool = False) -> Iterator[Session]:
+    """One session in one transaction: committed on success, rolled back on any error.
+
+    `writes`: for a use case that reads and then writes from what it read. On SQLite it takes
+    the write lock at once (`WRITES`); otherwise a writer that commits between its reads and
+    its first write makes it fail with "database is locked" (SQLite refuses to write from a
+    stale snapshot) instead of waiting its turn."""
+    options = WRITES if writes else {}
+    with (
+        engine.connect().execution_options(**options) as connection,
+        Session(bind=connection, expire_on_commit=False) as session,
+        session.begin(),
+    ):
         yield session
 
 
-def alembic_config(engine: Engine) -> Config:
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite database URL, absolute; None for in-memory and other databases."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    if parsed.database.startswith("file:"):  # a URI (`?uri=true`): left to SQLite to read
+        return None
+    return Path(parsed.database).resolve()
+
+
+def alembic_config(engine: Engine, connection: Connection | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
+    config.attributes["connection"] = connection
     return config
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (a no-op when it is there already)."""
-    command.upgrade(alembic_config(engine), "head")
+    """Bring the schema to the newest migration, once however many processes start at once.
+
+    The migrations run in one transaction. On PostgreSQL it first takes an advisory lock, on
+    the connection the migrations run on, released when the transaction ends; on SQLite the
+    write lock that `BEGIN IMMEDIATE` takes does the same. A second process waits, then finds
+    the schema current and does nothing. A schema already current takes no lock at all, so
+    that a command started during a long import is not kept waiting.
+    """
+    if schema_is_current(engine):
+        return
+    with migration_transaction(engine) as connection:
+        command.upgrade(alembic_config(engine, connection), "head")
 
 
-def is_migrated(engine: Engine) -> bool:
-    return inspect(engine).has_table("alembic_version")
+@contextmanager
+def migration_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in the transaction migrations run in, holding the migration lock.
+
+    On SQLite, foreign keys are off meanwhile (before the transaction: inside one the pragma
+    does nothing) and checked whole before the commit, as SQLite's procedure for schema
+    changes has it: a batch migration recreates a table by copying it and dropping the old
+    one, which foreign keys on would refuse for any table that others refer to."""
+    with engine.connect() as connection, _foreign_keys_off(connection):
+        connection.execution_options(**WRITES)
+        with connection.begin():
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
+            yield connection
+            if connection.dialect.name == "sqlite":
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+
+
+@contextmanager
+def _foreign_keys_off(connection: Connection) -> Iterator[None]:
+    raw = connection.connection.driver_connection
+    if connection.dialect.name != "sqlite" or raw is None:
+        yield
+        return
+    was_on = raw.execute("PRAGMA foreign_keys").fetchone()[0]
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        if was_on:
+            raw.execute("PRAGMA foreign_keys=ON")
+
+
+def schema_revisions(engine: Engine) -> tuple[set[str], set[str]]:
+    """The revisions the database is at, and the ones this version of Keepwell needs."""
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current, set(script.get_heads())
+
+
+def schema_is_current(engine: Engine) -> bool:
+    current, needed = schema_revisions(engine)
+    return current == needed
+
+
+def require_current_schema(engine: Engine) -> None:
+    """For a process that must not migrate (a web worker, a background worker): raise
+    `SchemaBehind` unless the schema is the newest, naming what to run."""
+    current, needed = schema_revisions(engine)
+    if current != needed:
+        at = ", ".join(sorted(current)) or "empty"
+        raise SchemaBehind(
+            f"the database schema is at {at}, this Keepwell needs {', '.join(sorted(needed))}:"
+            " run `keepwell migrate` first"
+        )
 
 
 def open_database(url: str) -> Engine:
-    """An engine on a database migrated to the newest schema."""
+    """An engine on a database migrated to the newest schema (`migrate`)."""
     engine = make_engine(url)
     migrate(engine)
     return engine

@@ -71,12 +71,27 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     timezone: Mapped[str] = mapped_column(String(64))
     schedule_id: Mapped[str | None] = mapped_column(Id)
+    # The `schedule_effective` of the user line, as imported: when `schedule` took effect.
+    schedule_effective: Mapped[date | None] = mapped_column(Date)
     manager_id: Mapped[str | None] = mapped_column(Id)
     slack_user_id: Mapped[str | None] = mapped_column(String(64))
     password_hash: Mapped[str | None] = mapped_column(String(200))
     # Deactivation keeps the user's history (owner, reviews) but ends every session and token.
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     source_hash: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class UserSchedule(Base):
+    """A user's schedule from a date on (PRODUCT.md 3: a CSM moving from a 20-hour to a
+    40-hour week applies from its effective date): 00:00 of `effective` in the schedule's
+    zone. The first row of a user holds from the start (stored as 0001-01-01); a NULL
+    schedule is none (clocks run around the clock)."""
+
+    __tablename__ = "user_schedules"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    effective: Mapped[date] = mapped_column(Date, primary_key=True)
+    schedule_id: Mapped[str | None] = mapped_column(Id)
 
 
 class Account(Base):

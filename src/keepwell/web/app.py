@@ -11,12 +11,12 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 
 from keepwell import __version__
-from keepwell.store.db import make_sessionmaker
+from keepwell.store.db import make_sessionmaker, require_current_schema
 from keepwell.web import pages
 from keepwell.web.api import inbox, records, reports, scorecards
 from keepwell.web.api.schemas import Health
 from keepwell.web.auth import current_user
-from keepwell.web.deps import SessionDep
+from keepwell.web.deps import SessionDep, refuse_nul
 from keepwell.web.security import SecurityHeaders, with_inline_script_hashes
 
 STATIC = Path(__file__).with_name("static")
@@ -24,13 +24,16 @@ SWAGGER = "/static/vendor/swagger-ui"
 
 
 def create_app(engine: Engine) -> FastAPI:
-    """The app on a migrated database."""
+    """The app on a migrated database. It never migrates (`keepwell migrate` and `serve` do,
+    before it starts): on a schema behind, it refuses to start (`SchemaBehind`)."""
+    require_current_schema(engine)
     app = FastAPI(
         title="Keepwell",
         version=__version__,
         description="Customer success in business hours: requests, scorecards, health.",
         docs_url=None,  # served below from vendored files: no CDN
         redoc_url=None,
+        dependencies=[Depends(refuse_nul)],
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.engine = engine

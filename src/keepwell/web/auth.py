@@ -101,8 +101,9 @@ class Principal:
 
 def writing(request: Request) -> AbstractContextManager[Session]:
     """A transaction of its own for a write a request makes (sign-in, sign-out, a touch),
-    committed before the answer goes out; the request's session only reads."""
-    return transaction(request.app.state.engine)
+    committed before the answer goes out; the request's session only reads. It takes the
+    write lock from its start (`writes`): sign-in reads the throttle's attempts, then writes."""
+    return transaction(request.app.state.engine, writes=True)
 
 
 def _from_cookie(request: Request, session: SessionDep, now: NowDep) -> Principal | None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
 from keepwell.store.db import make_sessionmaker
@@ -19,6 +20,26 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def refuse_nul(request: Request) -> None:
+    """Refuse a parameter holding a NUL character, on both databases alike: PostgreSQL
+    cannot compare text holding one, and no id, name or search needs one."""
+    found = [
+        ("query", name, value)
+        for name, value in request.query_params.multi_items()
+        if "\x00" in value
+    ]
+    found += [
+        ("path", name, value) for name, value in request.path_params.items() if "\x00" in value
+    ]
+    if found:
+        raise RequestValidationError(
+            [
+                {"type": "string_nul", "loc": (where, name), "msg": "NUL character", "input": value}
+                for where, name, value in found
+            ]
+        )
+
+
 def get_now() -> datetime:
     """The evaluation moment of a request: the one place the web layer reads the clock."""
     return datetime.now(UTC)
@@ -27,4 +48,4 @@ def get_now() -> datetime:
 SessionDep = Annotated[Session, Depends(get_session)]
 NowDep = Annotated[datetime, Depends(get_now)]
 
-__all__ = ["NowDep", "SessionDep", "get_now", "get_session", "make_sessionmaker"]
+__all__ = ["NowDep", "SessionDep", "get_now", "get_session", "make_sessionmaker", "refuse_nul"]

@@ -22,10 +22,13 @@ from keepwell.domain.hours.calendar import (
     from_micros,
     micros_to_seconds,
     seconds_to_micros,
+    spliced,
     to_micros,
     version_at,
     version_in_force,
+    version_on,
     version_spans,
+    versions_on,
 )
 from keepwell.domain.hours.schedule import (
     WEEKDAYS,
@@ -63,8 +66,11 @@ __all__ = [
     "parse_schedule_version",
     "public_holidays",
     "seconds_to_micros",
+    "spliced",
     "to_micros",
     "version_at",
     "version_in_force",
+    "version_on",
     "version_spans",
+    "versions_on",
 ]

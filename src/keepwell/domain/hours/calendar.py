@@ -14,8 +14,8 @@ Definitions (exact, in integer microseconds):
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -24,6 +24,7 @@ from functools import cache, lru_cache
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from keepwell.domain import timeline
 from keepwell.domain.hours.schedule import DAY_SECONDS, Schedule, ScheduleVersion
 from keepwell.domain.hours.wallclock import zone_offsets
 
@@ -226,15 +227,40 @@ def _union(starts: Micros, ends: Micros) -> tuple[Micros, Micros]:
 def version_spans(schedule: Schedule) -> tuple[Span, ...]:
     """When each version is in force (PRODUCT.md 4, "Schedule versions"): the first from
     the start of time, each later one from 00:00 of its effective date in its own zone
-    until the next begins. A version that a later one starts before is never in force."""
+    until the next begins (domain.timeline). A version that a later one starts before is
+    never in force."""
     begins = [-INF] + [_version_begins(v) for v in schedule.versions[1:]]
-    spans: list[Span] = []
-    until = INF
-    for k in range(len(begins) - 1, -1, -1):
-        if begins[k] < until:
-            spans.append((k, begins[k], until))
-            until = begins[k]
-    return tuple(reversed(spans))
+    return timeline.spans_in_force(begins)
+
+
+def spliced(schedules: Sequence[tuple[date, Schedule]]) -> Schedule:
+    """One schedule out of several, each in force from its date on (the first from the
+    start of time): a CSM's schedule changes from a date on, and earlier stretches of a
+    clock keep the schedule then (PRODUCT.md 3). Each one contributes its versions in force
+    from its date until the next one's, the first of them re-dated to its date, so that the
+    engine counts a clock across the change as it counts one across versions (from 00:00
+    of the date in the new schedule's zone)."""
+    versions: list[ScheduleVersion] = []
+    for k, (since, schedule) in enumerate(schedules):
+        until = schedules[k + 1][0] if k + 1 < len(schedules) else date.max
+        own = [v for v in schedule.versions if since < (v.effective or date.min) < until]
+        first = version_on(schedule, since)
+        versions += [first if k == 0 else replace(first, effective=since), *own]
+    return Schedule(tuple(versions))
+
+
+def version_on(schedule: Schedule, day: date) -> ScheduleVersion:
+    """The version in force on a local date of the schedule (at its 00:00: PRODUCT.md 4,
+    "Schedule versions")."""
+    return versions_on(schedule, [day])[0]
+
+
+def versions_on(schedule: Schedule, days: Sequence[date]) -> list[ScheduleVersion]:
+    """`version_on` for each of several dates, the versions' start dates read once."""
+    begins = [(v.effective or date.min).toordinal() for v in schedule.versions]
+    if len(begins) == 1:
+        return [schedule.versions[0]] * len(days)
+    return [schedule.versions[timeline.index_in_force(begins, d.toordinal())] for d in days]
 
 
 def _version_begins(version: ScheduleVersion) -> int:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
 from keepwell.services.inbox import UnknownUser, inbox
+from keepwell.web.api.params import INSTANT_RULE, MOMENT_RULE, Moment
 from keepwell.web.deps import NowDep, SessionDep
 
 router = APIRouter(prefix="/api", tags=["inbox"])
@@ -28,11 +30,19 @@ class InboxItemOut(BaseModel):
 
 
 @router.get("/inbox", response_model=list[InboxItemOut])
-def get_inbox(csm: str, session: SessionDep, now: NowDep) -> list[InboxItemOut]:
+def get_inbox(
+    csm: str,
+    session: SessionDep,
+    now: NowDep,
+    as_of: Annotated[
+        Moment | None,
+        Query(description=f"The inbox as it stood then, default now. {INSTANT_RULE} {MOMENT_RULE}"),
+    ] = None,
+) -> list[InboxItemOut]:
     """A CSM's requests awaiting a first response or a resolution, by business time left
-    before the deadline, breached first (PRODUCT.md 1)."""
+    before the deadline, breached first (PRODUCT.md 1); as at `as_of`, when given."""
     try:
-        items = inbox(session, csm, now)
+        items = inbox(session, csm, as_of or now)
     except UnknownUser as exc:
         raise HTTPException(404, str(exc)) from exc
     return [InboxItemOut.model_validate(item, from_attributes=True) for item in items]

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
+from keepwell.web.api.params import MAX_OFFSET
+
 
 @dataclass(frozen=True)
 class Paging:
@@ -16,7 +18,7 @@ class Paging:
 
 def paging(
     limit: Annotated[int, Query(ge=1, le=500, description="At most this many items.")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Skip this many items.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Skip this many items.")] = 0,
 ) -> Paging:
     return Paging(limit, offset)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
@@ -10,9 +10,16 @@ from pydantic import BaseModel
 
 from keepwell.config import get_settings
 from keepwell.services import browse
-from keepwell.services.health import account_health
-from keepwell.store.models import Account, Message, Request, User
+from keepwell.services.health import (
+    FutureDay,
+    UnknownAccount,
+    account_health,
+    backtest_report,
+    today_in,
+)
+from keepwell.store.models import Message, Request, User
 from keepwell.web.api.pagination import PagingDep
+from keepwell.web.api.params import DAY_RULE, INSTANT_RULE, Day, Instant
 from keepwell.web.api.schemas import AccountOut, MessageOut, Page, RequestOut, UserOut
 from keepwell.web.deps import NowDep, SessionDep
 
@@ -36,7 +43,8 @@ def list_accounts(
     active: Annotated[bool | None, Query(description="Only active (or churned) ones.")] = None,
 ) -> Page[AccountOut]:
     where = browse.AccountFilter(owner, country, segment, q, active)
-    page = browse.list_accounts(session, where, now, paging.limit, paging.offset)
+    zone = get_settings().timezone
+    page = browse.list_accounts(session, where, now, paging.limit, paging.offset, zone)
     items = [_account_out(account, owner_id) for account, owner_id in page.items]
     return Page(items=items, total=page.total, limit=page.limit, offset=page.offset)
 
@@ -61,12 +69,49 @@ class HealthOut(BaseModel):
 
 
 @router.get("/accounts/{account_id}/health", response_model=HealthOut, tags=["accounts"])
-def get_account_health(account_id: str, session: SessionDep, now: NowDep) -> HealthOut:
-    """The account's latest health snapshot, its 30-day trend and why (PRODUCT.md 5)."""
-    if session.get(Account, account_id) is None:
-        raise HTTPException(404, f"no account {account_id!r}")
+def get_account_health(
+    account_id: str,
+    session: SessionDep,
+    now: NowDep,
+    day: Annotated[
+        Day | None, Query(description=f"The snapshot's day (default: the latest). {DAY_RULE}")
+    ] = None,
+) -> HealthOut:
+    """The account's health snapshot, its 30-day trend and why, with the override in force
+    at the moment asked (PRODUCT.md 5); every field null when there is no snapshot."""
     timezone = get_settings().timezone
-    return HealthOut.model_validate(account_health(session, account_id, now.date(), timezone))
+    try:
+        shown = account_health(session, account_id, now, timezone, day=day)
+    except UnknownAccount:
+        raise HTTPException(404, f"no account {account_id!r}") from None
+    return HealthOut.model_validate(shown)
+
+
+@router.get("/health/backtest", tags=["health"])
+def get_health_backtest(
+    session: SessionDep,
+    now: NowDep,
+    as_of: Annotated[
+        Day | None, Query(description=f"Today (default: today, company zone). {DAY_RULE}")
+    ] = None,
+    quarters: Annotated[int, Query(ge=1, le=20, description="Past quarters to test.")] = 4,
+) -> dict[str, Any]:
+    """How well health at each quarter's start predicted that quarter's churn (ROC AUC with
+    its 95 % interval), and weights fitted on the book's history, offered only when at
+    least 20 churned account-quarters stand behind them and they beat the current weights
+    out of sample beyond the interval; otherwise `fitted.why` says why not (PRODUCT.md 5)."""
+    settings = get_settings()
+    try:
+        return backtest_report(
+            session,
+            as_of or today_in(now, settings.timezone),
+            quarters=quarters,
+            timezone=settings.timezone,
+            weights=settings.weights(),
+            now=now,
+        )
+    except FutureDay as exc:
+        raise HTTPException(422, f"as_of: {exc}") from exc
 
 
 @router.get("/users", response_model=Page[UserOut], tags=["users"])
@@ -95,8 +140,12 @@ def list_requests(
     account: str | None = None,
     owner: Annotated[str | None, Query(description="The owning CSM's id (now).")] = None,
     status: Literal["open", "resolved", "answered", "unanswered"] | None = None,
-    opened_from: datetime | None = None,
-    opened_to: datetime | None = None,
+    opened_from: Annotated[
+        Instant | None, Query(description=f"Opened at or after this instant. {INSTANT_RULE}")
+    ] = None,
+    opened_to: Annotated[
+        Instant | None, Query(description=f"Opened before this instant. {INSTANT_RULE}")
+    ] = None,
 ) -> Page[RequestOut]:
     where = browse.RequestFilter(account, owner, status, opened_from, opened_to)
     page = browse.list_requests(session, where, now, paging.limit, paging.offset)
@@ -118,8 +167,12 @@ def list_messages(
     account: str | None = None,
     thread: str | None = None,
     direction: Literal["inbound", "outbound", "internal"] | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[
+        Instant | None, Query(description=f"Sent at or after this instant. {INSTANT_RULE}")
+    ] = None,
+    until: Annotated[
+        Instant | None, Query(description=f"Sent before this instant. {INSTANT_RULE}")
+    ] = None,
 ) -> Page[MessageOut]:
     where = browse.MessageFilter(account, thread, direction, since, until)
     page = browse.list_messages(session, where, paging.limit, paging.offset)

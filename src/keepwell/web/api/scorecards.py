@@ -12,11 +12,11 @@ from keepwell.config import get_settings
 from keepwell.domain import scorecard as sc
 from keepwell.domain.targets import DEFAULT_TARGETS, load_targets_toml
 from keepwell.services.scorecard import UnknownCsm, history, scorecards
+from keepwell.web.api.params import INSTANT_RULE, MOMENT_RULE, Moment, Month, OptionalMonth
 from keepwell.web.auth import scorecard_filter, scorecard_owner
 from keepwell.web.deps import NowDep, SessionDep
 
 router = APIRouter(prefix="/api/scorecards", tags=["scorecards"])
-Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 
 
 class Metric(BaseModel):
@@ -66,12 +66,13 @@ def list_scorecards(
     session: SessionDep,
     now: NowDep,
     csm: Annotated[str | None, Depends(scorecard_filter)],
-    as_of: datetime | None = None,
+    as_of: Annotated[
+        Moment | None,
+        Query(description=f"The evaluation moment, default now. {INSTANT_RULE} {MOMENT_RULE}"),
+    ] = None,
 ) -> Scorecards:
     """Every CSM's scorecard of a month (or one CSM's), as of now or `as_of`."""
     moment = as_of or now
-    if moment.tzinfo is None:
-        raise HTTPException(422, "as_of: add an offset or Z")
     try:
         cards = scorecards(session, month, moment, csm_id=csm, **_options())
     except (UnknownCsm, sc.ScorecardError) as exc:
@@ -84,7 +85,7 @@ def csm_history(
     csm: Annotated[str, Depends(scorecard_owner)],
     session: SessionDep,
     now: NowDep,
-    month: Month | None = None,
+    month: OptionalMonth = None,
 ) -> History:
     """A CSM's last 12 monthly scorecards, up to `month` (default: the current month)."""
     last = month or now.strftime("%Y-%m")

@@ -35,10 +35,11 @@ def test_it_loads_a_demo_book_of_the_promised_size() -> None:
 
 
 def test_it_changes_nothing_when_the_demo_is_loaded_twice() -> None:
-    runner.invoke(app, ["demo", "--today", "2026-11-23"])
+    first = runner.invoke(app, ["demo", "--today", "2026-11-23"])
     again = runner.invoke(app, ["demo", "--today", "2026-11-23"])
     assert again.exit_code == 0
     assert "nothing changed" in again.stdout
+    assert "keepwell-demo" in first.stdout and "keepwell-demo" not in again.stdout
 
 
 def test_the_demo_comes_with_90_days_of_health_history(engine: Engine) -> None:

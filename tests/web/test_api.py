@@ -22,7 +22,7 @@ GLOBEX = {
 
 
 @pytest.fixture
-def client(engine: Engine) -> Iterator[TestClient]:
+def client(engine: Engine, admin_token: str) -> Iterator[TestClient]:
     load(
         engine,
         *BASICS,
@@ -32,7 +32,8 @@ def client(engine: Engine) -> Iterator[TestClient]:
         resolve("t-1", "2026-10-01T15:00:00Z"),
         message("m-3", "t-2", "2026-10-02T09:00:00Z", text="<script>alert(1)</script>"),
     )
-    with TestClient(create_app(engine)) as client:
+    bearer = {"Authorization": f"Bearer {admin_token}"}
+    with TestClient(create_app(engine), headers=bearer) as client:
         yield client
 
 

@@ -18,7 +18,7 @@ def account(id: str, name: str) -> dict:
 
 
 @pytest.fixture
-def client(engine: Engine) -> Iterator[TestClient]:
+def client(engine: Engine, admin_token: str) -> Iterator[TestClient]:
     load(
         engine,
         *BASICS,
@@ -27,7 +27,8 @@ def client(engine: Engine) -> Iterator[TestClient]:
         message("m-1", "t-1", "2026-10-01T14:03:00Z"),
         message("m-2", "t-2", "2026-11-02T09:00:00Z"),
     )
-    with TestClient(create_app(engine), raise_server_exceptions=False) as client:
+    bearer = {"Authorization": f"Bearer {admin_token}"}
+    with TestClient(create_app(engine), raise_server_exceptions=False, headers=bearer) as client:
         yield client
 
 

@@ -23,11 +23,14 @@ EURO_ACCOUNT = {
 
 
 @pytest.fixture
-def client(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+def client(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, admin_token: str
+) -> Iterator[TestClient]:
     monkeypatch.delenv("KEEPWELL_EXCHANGE_RATES", raising=False)
     get_settings.cache_clear()
     load(engine, *BASICS, EURO_ACCOUNT)
-    with TestClient(create_app(engine)) as client:
+    bearer = {"Authorization": f"Bearer {admin_token}"}
+    with TestClient(create_app(engine), headers=bearer) as client:
         yield client
     get_settings.cache_clear()
 

@@ -61,6 +61,8 @@ COMMANDS: dict[str, Entry] = {
     "rates": Entry("rates", "Exchange rates into the base currency, kept in the database."),
     "mail": Entry("mail", "Email in: files and the shared inbox."),
     "alerts": Entry("alerts", "Alerts to CSMs: planned, sent, failed."),
+    "user": Entry("users", "People who sign in: add, set a password, deactivate."),
+    "token": Entry("users", "API tokens (sent as 'Authorization: Bearer TOKEN')."),
 }
 
 

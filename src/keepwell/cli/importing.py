@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Annotated, NoReturn
 
@@ -16,9 +16,10 @@ from rich.table import Table
 
 from keepwell.cli.app import app
 from keepwell.cli.common import console, database, errors, fail, sla_targets
+from keepwell.cli.users import print_demo_sign_ins
 from keepwell.config import get_settings
 from keepwell.ingest.jsonl import LineError, NotUtf8
-from keepwell.services.demo import load_demo
+from keepwell.services.demo import give_demo_passwords, load_demo
 from keepwell.services.importing import (
     ImportRejected,
     ImportSummary,
@@ -200,4 +201,6 @@ def demo_command(
             weights=settings.weights(),
             base_currency=settings.base_currency,
         )
+        sign_ins = give_demo_passwords(session, datetime.now(UTC))
     _print_summary(summary)
+    print_demo_sign_ins(sign_ins)

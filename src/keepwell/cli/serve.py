@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
+import copy
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
 import typer
 import uvicorn
 from sqlalchemy import Engine, select
+from uvicorn.config import LOGGING_CONFIG
 
 from keepwell.cli.app import app
 from keepwell.cli.common import console, database, sla_targets
+from keepwell.cli.users import print_demo_sign_ins
 from keepwell.config import get_settings
-from keepwell.services.demo import load_demo
+from keepwell.services.demo import give_demo_passwords, load_demo
 from keepwell.store.db import transaction
 from keepwell.store.models import Account
 from keepwell.web.app import create_app
@@ -31,7 +34,22 @@ def serve_command(
     if demo:
         _load_demo_if_empty(engine)
     console.print(f"Keepwell on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(engine), host=host, port=port, loop="uvloop", http="httptools")
+    uvicorn.run(
+        create_app(engine),
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        log_config=_log_config(),
+    )
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus Keepwell's own lines (sign-ins succeeded and failed) beside
+    its access log."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["keepwell"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 def _load_demo_if_empty(engine: Engine) -> None:
@@ -52,4 +70,6 @@ def _load_demo_if_empty(engine: Engine) -> None:
             weights=settings.weights(),
             base_currency=settings.base_currency,
         )
+        sign_ins = give_demo_passwords(session, datetime.now(UTC))
     console.print(f"Demo loaded: {summary.lines:,} records.")
+    print_demo_sign_ins(sign_ins)

@@ -12,9 +12,12 @@ from sqlalchemy import Engine, text
 
 from keepwell import __version__
 from keepwell.store.db import make_sessionmaker, require_current_schema
+from keepwell.web import pages
 from keepwell.web.api import inbox, records, reports, scorecards
 from keepwell.web.api.schemas import Health
+from keepwell.web.auth import current_user
 from keepwell.web.deps import SessionDep, refuse_nul
+from keepwell.web.security import SecurityHeaders, with_inline_script_hashes
 
 STATIC = Path(__file__).with_name("static")
 SWAGGER = "/static/vendor/swagger-ui"
@@ -35,10 +38,13 @@ def create_app(engine: Engine) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
-    app.include_router(records.router)
-    app.include_router(reports.router)
-    app.include_router(inbox.router)
-    app.include_router(scorecards.router)
+    app.add_middleware(SecurityHeaders)
+    signed_in = [Depends(current_user)]  # every /api route: 401 without credentials
+    app.include_router(records.router, dependencies=signed_in)
+    app.include_router(reports.router, dependencies=signed_in)
+    app.include_router(inbox.router, dependencies=signed_in)
+    app.include_router(scorecards.router, dependencies=signed_in)
+    pages.install(app)
 
     @app.get("/healthz", response_model=Health, tags=["ops"])
     def healthz(session: SessionDep) -> Health:
@@ -47,12 +53,13 @@ def create_app(engine: Engine) -> FastAPI:
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
+        html = get_swagger_ui_html(
             openapi_url=app.openapi_url or "/openapi.json",
             title="Keepwell API",
             swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
             swagger_css_url=f"{SWAGGER}/swagger-ui.css",
             swagger_favicon_url=f"{SWAGGER}/favicon-32x32.png",
         )
+        return with_inline_script_hashes(html)
 
     return app

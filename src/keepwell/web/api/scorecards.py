@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel
 
 from keepwell.config import get_settings
@@ -13,6 +13,7 @@ from keepwell.domain import scorecard as sc
 from keepwell.domain.targets import DEFAULT_TARGETS, load_targets_toml
 from keepwell.services.scorecard import UnknownCsm, history, scorecards
 from keepwell.web.api.params import INSTANT_RULE, MOMENT_RULE, Moment, Month, OptionalMonth
+from keepwell.web.auth import scorecard_filter, scorecard_owner
 from keepwell.web.deps import NowDep, SessionDep
 
 router = APIRouter(prefix="/api/scorecards", tags=["scorecards"])
@@ -64,7 +65,7 @@ def list_scorecards(
     month: Month,
     session: SessionDep,
     now: NowDep,
-    csm: str | None = None,
+    csm: Annotated[str | None, Depends(scorecard_filter)],
     as_of: Annotated[
         Moment | None,
         Query(description=f"The evaluation moment, default now. {INSTANT_RULE} {MOMENT_RULE}"),
@@ -80,7 +81,12 @@ def list_scorecards(
 
 
 @router.get("/{csm}/history", response_model=History)
-def csm_history(csm: str, session: SessionDep, now: NowDep, month: OptionalMonth = None) -> History:
+def csm_history(
+    csm: Annotated[str, Depends(scorecard_owner)],
+    session: SessionDep,
+    now: NowDep,
+    month: OptionalMonth = None,
+) -> History:
     """A CSM's last 12 monthly scorecards, up to `month` (default: the current month)."""
     last = month or now.strftime("%Y-%m")
     try:

@@ -8,9 +8,10 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from keepwell import __version__
+from keepwell.services import browse
 from keepwell.store.db import make_sessionmaker, require_current_schema
 from keepwell.web import pages
 from keepwell.web.api import inbox, records, reports, scorecards
@@ -48,7 +49,7 @@ def create_app(engine: Engine) -> FastAPI:
 
     @app.get("/healthz", response_model=Health, tags=["ops"])
     def healthz(session: SessionDep) -> Health:
-        session.execute(text("SELECT 1"))
+        browse.database_answers(session)
         return Health(status="ok", database=engine.dialect.name)
 
     @app.get("/docs", include_in_schema=False)

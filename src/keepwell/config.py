@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     # KEEPWELL_HEALTH_WEIGHTS='{"responsiveness": 30, "engagement": 30, "sentiment": 40}';
     # a measure left out weighs 0. Unset: the default model's weights.
     health_weights: dict[str, float] | None = None
+    # Background jobs (issue 15): Redis when set, run by `keepwell worker`; otherwise a SQLite
+    # queue beside the database (or at `jobs_path`), run inside `keepwell serve`.
+    redis_url: str | None = None
+    jobs_path: str | None = None
+    jobs_queue: str = "keepwell"  # the queue's name: Redis keys start with it
+    # Slack Events API: the app's signing secret; the reaction that resolves a request.
+    slack_signing_secret: str | None = None
+    slack_resolve_emoji: str = "white_check_mark"
 
     @field_validator("timezone")
     @classmethod

@@ -13,6 +13,7 @@ app = typer.Typer(
 def _register() -> None:
     # Imported for their side effect: each module adds its commands to `app`.
     from keepwell.cli import (  # noqa: F401
+        deliveries,
         health,
         hours,
         importing,
@@ -22,6 +23,8 @@ def _register() -> None:
         scorecard,
         serve,
         sla,
+        slack,
+        worker,
     )
 
 

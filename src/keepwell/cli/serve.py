@@ -31,7 +31,10 @@ def serve_command(
     if demo:
         _load_demo_if_empty(engine)
     console.print(f"Keepwell on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(engine), host=host, port=port, loop="uvloop", http="httptools")
+    # Without Redis the jobs run here, in threads of this process (`keepwell worker` otherwise).
+    run_jobs = not get_settings().redis_url
+    app = create_app(engine, run_jobs=run_jobs)
+    uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools")
 
 
 def _load_demo_if_empty(engine: Engine) -> None:

@@ -15,14 +15,19 @@ from keepwell.store.db import make_sessionmaker, require_current_schema
 from keepwell.web.api import inbox, records, reports, scorecards
 from keepwell.web.api.schemas import Health
 from keepwell.web.deps import SessionDep
+from keepwell.web.integrations import slack as slack_events
+from keepwell.web.jobs import consuming
 
 STATIC = Path(__file__).with_name("static")
 SWAGGER = "/static/vendor/swagger-ui"
 
 
-def create_app(engine: Engine) -> FastAPI:
+def create_app(engine: Engine, *, run_jobs: bool = False) -> FastAPI:
     """The app on a migrated database. It never migrates (`keepwell migrate` and `serve` do,
-    before it starts): on a schema behind, it refuses to start (`SchemaBehind`)."""
+    before it starts): on a schema behind, it refuses to start (`SchemaBehind`).
+
+    `run_jobs`: consume the job queue in threads of this process (`keepwell serve` on the
+    embedded SQLite queue), started and stopped with the app."""
     require_current_schema(engine)
     app = FastAPI(
         title="Keepwell",
@@ -30,6 +35,7 @@ def create_app(engine: Engine) -> FastAPI:
         description="Customer success in business hours: requests, scorecards, health.",
         docs_url=None,  # served below from vendored files: no CDN
         redoc_url=None,
+        lifespan=consuming if run_jobs else None,
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.engine = engine
@@ -38,6 +44,7 @@ def create_app(engine: Engine) -> FastAPI:
     app.include_router(reports.router)
     app.include_router(inbox.router)
     app.include_router(scorecards.router)
+    app.include_router(slack_events.router)  # signed by Slack: no user session
 
     @app.get("/healthz", response_model=Health, tags=["ops"])
     def healthz(session: SessionDep) -> Health:

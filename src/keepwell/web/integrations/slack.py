@@ -1,0 +1,39 @@
+"""`POST /integrations/slack/events`: Slack's Events API (issue 15 §2). No user session:
+Slack signs each request with the app's signing secret."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+
+from keepwell.config import get_settings
+from keepwell.integrations.slack.parse import NotSlack
+from keepwell.services import slack
+from keepwell.web.deps import get_now
+from keepwell.web.jobs import get_jobs
+
+router = APIRouter(prefix="/integrations/slack", tags=["integrations"])
+
+
+@router.post("/events", responses={401: {"description": "not signed by Slack"}})
+async def slack_events(request: Request) -> dict[str, str | bool]:
+    secret = get_settings().slack_signing_secret
+    if not secret:
+        raise HTTPException(503, "Slack is not configured: set KEEPWELL_SLACK_SIGNING_SECRET")
+    body = await request.body()
+    try:
+        answer = await run_in_threadpool(
+            slack.receive_event,
+            request.app.state.engine,
+            body,
+            request.headers,
+            secret,
+            get_now(),
+        )
+    except slack.BadSignature as exc:
+        raise HTTPException(401, str(exc)) from exc
+    except NotSlack as exc:
+        raise HTTPException(400, f"not a Slack event: {exc}") from exc
+    if answer.delivery_id is not None:
+        await run_in_threadpool(get_jobs(request.app).apply_delivery, answer.delivery_id)
+    return answer.body

@@ -108,21 +108,20 @@ def apply_delivery(
     ended in, or None when it was not pending (applied by another job, say). Raises
     `DeliveryFailed` when it failed and will be tried again; after the last attempt it is
     dead, and nothing is raised."""
+    error: BaseException
     try:
         return _apply(engine, delivery_id, appliers, now, BATCH)
-    except _NothingElse:
-        pass  # it was alone: the failure below is its own
+    except _NothingElse as alone:  # it was alone: the failure is its own
+        error = alone.__cause__ or alone
     except Exception:
         log.exception("applying a batch with delivery %s failed; applying it alone", delivery_id)
-    try:
-        return _apply(engine, delivery_id, appliers, now, 1)
-    except _NothingElse as alone:
-        error = alone.__cause__ or alone
-    except Exception as exc:
-        error = exc
+        try:
+            return _apply(engine, delivery_id, appliers, now, 1)
+        except Exception as exc:
+            error = exc
     state = _record_failure(engine, delivery_id, error, now)
     if state == FAILED:
-        raise DeliveryFailed(f"delivery {delivery_id}: {error}") from error
+        raise DeliveryFailed(f"delivery {delivery_id}: {type(error).__name__}: {error}") from error
     return state
 
 

@@ -21,19 +21,17 @@ async def slack_events(request: Request) -> dict[str, str | bool]:
     if not secret:
         raise HTTPException(503, "Slack is not configured: set KEEPWELL_SLACK_SIGNING_SECRET")
     body = await request.body()
-    try:
-        answer = await run_in_threadpool(
-            slack.receive_event,
-            request.app.state.engine,
-            body,
-            request.headers,
-            secret,
-            get_now(),
-        )
+    try:  # one hop to a thread for both writes: the delivery, then its job
+        return await run_in_threadpool(_receive, request, body, secret)
     except slack.BadSignature as exc:
         raise HTTPException(401, str(exc)) from exc
     except NotSlack as exc:
         raise HTTPException(400, f"not a Slack event: {exc}") from exc
+
+
+def _receive(request: Request, body: bytes, secret: str) -> dict[str, str | bool]:
+    engine = request.app.state.engine
+    answer = slack.receive_event(engine, body, request.headers, secret, get_now())
     if answer.delivery_id is not None:
-        await run_in_threadpool(get_jobs(request.app).apply_delivery, answer.delivery_id)
+        get_jobs(request.app).apply_delivery(answer.delivery_id)
     return answer.body

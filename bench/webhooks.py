@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -94,27 +95,59 @@ def _events(count: int, channels: list[tuple[str, str, str]]) -> list[bytes]:
     return bodies
 
 
-async def _send(url: str, bodies: list[bytes], senders: int) -> tuple[list[float], int, float]:
-    latencies: list[float] = []
-    accepted = 0
+async def _send(port: int, path: str, bodies: list[bytes], senders: int) -> _Sent:
+    """Post every body from `senders` keep-alive connections at once.
+
+    A small HTTP/1.1 client on asyncio streams rather than httpx: httpx.AsyncClient spends
+    about 1.8 ms of CPU a request, and on this 2-core machine topped out at 540 requests/s
+    against a server that answers without doing anything, where this one sends 11,000/s. The
+    senders would otherwise measure themselves, not Keepwell."""
+    sent = _Sent()
     queue = iter(bodies)
-    last_accepted = 0.0
 
-    async def sender(client: httpx.AsyncClient) -> None:
-        nonlocal accepted, last_accepted
+    async def sender() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         for body in queue:
-            headers = {**sign(body, SECRET, int(time.time())), "Content-Type": "application/json"}
+            headers = sign(body, SECRET, int(time.time()))
+            head = (
+                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                f"X-Slack-Request-Timestamp: {headers['X-Slack-Request-Timestamp']}\r\n"
+                f"X-Slack-Signature: {headers['X-Slack-Signature']}\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            )
             start = time.perf_counter()
-            response = await client.post(url, content=body, headers=headers)
-            latencies.append(time.perf_counter() - start)
-            if response.status_code < 300:
-                accepted += 1
-                last_accepted = time.perf_counter()
+            writer.write(head.encode() + body)
+            status = await _response_status(reader)
+            sent.latencies.append(time.perf_counter() - start)
+            if 200 <= status < 300:
+                sent.accepted += 1
+                sent.last_accepted = time.perf_counter()
+        writer.close()
 
-    limits = httpx.Limits(max_connections=senders, max_keepalive_connections=senders)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-        await asyncio.gather(*(sender(client) for _ in range(senders)))
-    return latencies, accepted, last_accepted
+    await asyncio.gather(*(sender() for _ in range(senders)))
+    return sent
+
+
+@dataclass
+class _Sent:
+    latencies: list[float] = field(default_factory=list)
+    accepted: int = 0
+    last_accepted: float = 0.0
+
+
+async def _response_status(reader: asyncio.StreamReader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    length = next(
+        (
+            int(line.split(b":", 1)[1])
+            for line in lines
+            if line.lower().startswith(b"content-length:")
+        ),
+        0,
+    )
+    await reader.readexactly(length)
+    return int(lines[0].split()[1])
 
 
 def _applied(url: str) -> int:
@@ -181,9 +214,8 @@ def main() -> None:
             f"serving {url} on {base}; sending {len(bodies):,} events from {args.senders} senders"
         )
         start = time.perf_counter()
-        latencies, accepted, last = asyncio.run(
-            _send(f"{base}/integrations/slack/events", bodies, args.senders)
-        )
+        sent = asyncio.run(_send(port, "/integrations/slack/events", bodies, args.senders))
+        latencies, accepted, last = sent.latencies, sent.accepted, sent.last_accepted
         sent_for = last - start
         while _applied(url) < accepted and time.perf_counter() - last < args.max_lag:
             time.sleep(0.05)

@@ -142,3 +142,26 @@ def test_it_finds_deliveries_whose_job_was_lost(engine: Engine) -> None:
     old = deliveries.receive(engine, "test", "old", "{}", NOW - timedelta(minutes=5)).id
     deliveries.receive(engine, "test", "new", "{}", NOW)
     assert deliveries.lost(engine, NOW) == [old]
+
+
+def test_it_stores_deliveries_that_arrive_together_in_one_go_each_once(engine: Engine) -> None:
+    deliveries.receive(engine, "test", "ev-0", "{}", NOW)
+    incoming = [deliveries.Incoming("test", key, "{}") for key in ("ev-1", "ev-0", "ev-1", "ev-2")]
+    answers = deliveries.receive_many(engine, incoming, NOW)
+    assert [a.new for a in answers] == [True, False, False, True]
+    assert len(deliveries.list_deliveries(engine)) == 3
+
+
+def test_it_applies_deliveries_stored_together_and_reports_the_failed(engine: Engine) -> None:
+    ids = [deliveries.receive(engine, "test", f"ev-{n}", "{}", NOW).id for n in range(3)]
+    bad = deliveries.receive(engine, "test", "bad", "{}", NOW).id
+    assert bad is not None
+
+    def picky(session: Session, batch: Sequence[StoredDelivery]) -> dict[int, str]:
+        if any(d.external_id == "bad" for d in batch):
+            raise ValueError("cannot parse")
+        return {}
+
+    failed = deliveries.apply_many(engine, [*ids, bad], {"test": picky}, NOW)  # type: ignore[list-item]
+    assert failed == [bad]
+    assert [_state(engine, i)[0] for i in ids] == ["applied"] * 3

@@ -57,6 +57,12 @@ class Jobs:
 
         self.tasks[APPLY_DELIVERY](delivery_id)
 
+    def apply_deliveries(self, delivery_ids: list[int]) -> None:
+        """Enqueue one job for deliveries stored together (they are applied together)."""
+        from keepwell.jobs.tasks import APPLY_DELIVERIES
+
+        self.tasks[APPLY_DELIVERIES](delivery_ids)
+
 
 def create_jobs(engine: Engine, settings: Settings, *, name: str | None = None) -> Jobs:
     """The configured queue with every task and periodic task registered."""

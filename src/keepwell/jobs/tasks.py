@@ -24,9 +24,10 @@ from keepwell.services import deliveries, jobs
 log = logging.getLogger(__name__)
 
 APPLY_DELIVERY = "apply_delivery"
+APPLY_DELIVERIES = "apply_deliveries"
 # Jobs recorded only when they fail: a delivery is its own record (`deliveries`), and
 # thousands a minute of "done" rows would bury what the admin looks for.
-QUIET_WHEN_DONE = {APPLY_DELIVERY}
+QUIET_WHEN_DONE = {APPLY_DELIVERY, APPLY_DELIVERIES}
 
 
 def appliers(settings: Settings) -> dict[str, deliveries.Applier]:
@@ -52,8 +53,16 @@ def register(huey: Huey, engine: Engine, settings: Settings) -> dict[str, Any]:
     def apply_delivery(delivery_id: int) -> None:
         deliveries.apply_delivery(engine, delivery_id, sources, datetime.now(UTC))
 
+    @huey.task(name=APPLY_DELIVERIES)
+    def apply_deliveries(delivery_ids: list[int]) -> None:
+        # Deliveries stored together: the first claims the others with it. One that fails
+        # is retried on its own, by its own job, with backoff.
+        failed = deliveries.apply_many(engine, delivery_ids, sources, datetime.now(UTC))
+        for delivery_id in failed:
+            apply_delivery.schedule((delivery_id,), delay=deliveries.RETRY_DELAY)
+
     _record_jobs(huey, engine)
-    return {APPLY_DELIVERY: apply_delivery}
+    return {APPLY_DELIVERY: apply_delivery, APPLY_DELIVERIES: apply_deliveries}
 
 
 def _record_jobs(huey: Huey, engine: Engine) -> None:

@@ -68,6 +68,16 @@ class UnknownDelivery(Exception):
     """No delivery has this id."""
 
 
+@dataclass(frozen=True)
+class Incoming:
+    """A verified delivery, to store."""
+
+    source: str
+    external_id: str
+    body: str
+    scope: str | None = None
+
+
 def receive(
     engine: Engine,
     source: str,
@@ -77,23 +87,41 @@ def receive(
     scope: str | None = None,
 ) -> Received:
     """Store a verified delivery as it came, once per source and external id."""
+    return receive_many(engine, [Incoming(source, external_id, body, scope)], now)[0]
+
+
+def receive_many(engine: Engine, incoming: Sequence[Incoming], now: datetime) -> list[Received]:
+    """Store verified deliveries in one transaction (requests that arrive together share
+    one commit), each once per source and external id; answers in the same order."""
+    fresh = list({(i.source, i.external_id): i for i in incoming}.values())
+    rows = [_row(i, now) for i in fresh]
     with transaction(engine, writes=True) as session:
         statement = (
             insert(session, Delivery.__table__)
-            .values(
-                source=source,
-                external_id=external_id,
-                scope=scope,
-                received_at=now,
-                body=body,
-                state=PENDING,
-                attempts=0,
-            )
+            .values(rows)
             .on_conflict_do_nothing(index_elements=["source", "external_id"])
-            .returning(Delivery.id)
+            .returning(Delivery.id, Delivery.source, Delivery.external_id)
         )
-        new_id = session.execute(statement).scalar()
-    return Received(new_id, new_id is not None)
+        stored = {(source, key): id_ for id_, source, key in session.execute(statement)}
+    answers, seen = [], set()
+    for i in incoming:
+        key = (i.source, i.external_id)
+        new_id = stored.get(key) if key not in seen else None
+        seen.add(key)
+        answers.append(Received(new_id, new_id is not None))
+    return answers
+
+
+def _row(incoming: Incoming, now: datetime) -> dict[str, object]:
+    return {
+        "source": incoming.source,
+        "external_id": incoming.external_id,
+        "scope": incoming.scope,
+        "received_at": now,
+        "body": incoming.body,
+        "state": PENDING,
+        "attempts": 0,
+    }
 
 
 def retry_delay(attempts: int) -> float:
@@ -123,6 +151,37 @@ def apply_delivery(
     if state == FAILED:
         raise DeliveryFailed(f"delivery {delivery_id}: {type(error).__name__}: {error}") from error
     return state
+
+
+def apply_many(
+    engine: Engine, delivery_ids: Sequence[int], appliers: dict[str, Applier], now: datetime
+) -> list[int]:
+    """Apply deliveries stored together: the oldest still waiting claims the others with it
+    (`apply_delivery`), until none is left waiting. Returns those that failed (each to be
+    retried on its own)."""
+    failed: list[int] = []
+    remaining = list(delivery_ids)
+    while remaining:
+        waiting = _still_waiting(engine, remaining)
+        if not waiting:
+            break
+        try:
+            apply_delivery(engine, waiting[0], appliers, now)
+        except DeliveryFailed:
+            failed.append(waiting[0])
+        remaining = waiting[1:]
+    return failed
+
+
+def _still_waiting(engine: Engine, delivery_ids: list[int]) -> list[int]:
+    with transaction(engine) as session:
+        return list(
+            session.scalars(
+                select(Delivery.id)
+                .where(Delivery.id.in_(delivery_ids), Delivery.state.in_((PENDING, FAILED)))
+                .order_by(Delivery.id)
+            )
+        )
 
 
 class _NothingElse(Exception):

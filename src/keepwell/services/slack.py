@@ -108,18 +108,21 @@ class BadSignature(Exception):
 
 @dataclass(frozen=True)
 class Answer:
-    """What the events endpoint answers, and the delivery to apply (None: nothing to do)."""
+    """What the events endpoint answers when there is nothing to store."""
 
     body: dict[str, str | bool]
-    delivery_id: int | None = None
 
 
-def receive_event(
-    engine: Engine, body: bytes, headers: Mapping[str, str], secret: str, now: datetime
-) -> Answer:
-    """A request to the Slack events endpoint: verified, then answered at once. A kept event
-    is stored raw (once per `event_id`, however often Slack retries it) for a job to apply;
-    `url_verification` gets its challenge back; other events are logged and acknowledged."""
+KEPT: dict[str, str | bool] = {"ok": True, "kept": True}
+
+
+def check_event(
+    body: bytes, headers: Mapping[str, str], secret: str, now: datetime
+) -> deliveries.Incoming | Answer:
+    """A request to the Slack events endpoint, verified: the delivery to store (once per
+    `event_id`, however often Slack retries it), or the answer when there is none:
+    `url_verification` gets its challenge back, other events are logged and acknowledged.
+    Raises `BadSignature`."""
     if not verify(body, headers, secret, now.timestamp()):
         raise BadSignature("invalid Slack signature")
     envelope = parse.envelope(body)
@@ -132,10 +135,7 @@ def receive_event(
     ):
         log.info("Slack %s %s acknowledged, not kept", envelope.kind, envelope.event_type)
         return Answer({"ok": True, "kept": False})
-    received = deliveries.receive(
-        engine, SOURCE, envelope.event_id, body.decode(), now, scope=envelope.channel
-    )
-    if not received.new:
-        retry = headers.get("x-slack-retry-num")
-        log.info("Slack event %s again (retry %s): already stored", envelope.event_id, retry)
-    return Answer({"ok": True, "kept": True}, received.id)
+    retry = headers.get("x-slack-retry-num")
+    if retry:
+        log.info("Slack event %s retried (%s)", envelope.event_id, retry)
+    return deliveries.Incoming(SOURCE, envelope.event_id, body.decode(), envelope.channel)

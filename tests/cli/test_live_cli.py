@@ -87,3 +87,16 @@ def test_it_lists_failed_deliveries_as_json_and_replays_one(cli: None, engine: E
     with transaction(engine) as session:
         assert session.get_one(Delivery, delivery_id).state == "pending"
     assert runner.invoke(app, ["deliveries", "replay", "999"]).exit_code == 1
+
+
+def test_it_lists_the_jobs_record(cli: None, engine: Engine) -> None:
+    from keepwell.services import jobs
+
+    jobs.record(engine, "j-1", "prune_jobs", None, jobs.RUNNING, NOW)
+    jobs.record(engine, "j-1", "prune_jobs", None, jobs.FAILED, NOW, "OperationalError: locked")
+    listed = runner.invoke(app, ["jobs", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    (only,) = orjson.loads(listed.output)
+    assert (only["name"], only["state"], only["attempts"], only["error"]) == (
+        "prune_jobs", "failed", 1, "OperationalError: locked"
+    )  # fmt: skip

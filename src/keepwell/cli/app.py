@@ -17,6 +17,7 @@ def _register() -> None:
         health,
         hours,
         importing,
+        jobs,
         migrate,
         rates,
         reports,

@@ -79,12 +79,16 @@ def _record_jobs(huey: Huey, engine: Engine) -> None:
     @huey.signal(signals.SIGNAL_ERROR)
     def failed(signal: str, task: Task, exc: BaseException | None = None, *_: Any) -> None:
         state = jobs.RETRYING if task.retries else jobs.FAILED
-        _record(engine, task, state, f"{type(exc).__name__}: {exc}" if exc else None)
+        error = f"{type(exc).__name__}: {exc}" if exc else None
+        _record(engine, task, state, error, attempt=task.name in QUIET_WHEN_DONE)
 
 
-def _record(engine: Engine, task: Task, state: str, error: str | None = None) -> None:
+def _record(
+    engine: Engine, task: Task, state: str, error: str | None = None, *, attempt: bool = False
+) -> None:
     try:
         args = repr(task.args)[:500] if task.args else None
-        jobs.record(engine, task.id, task.name, args, state, datetime.now(UTC), error)
+        now = datetime.now(UTC)
+        jobs.record(engine, task.id, task.name, args, state, now, error, attempt=attempt)
     except Exception:  # the record must never make a job fail
         log.exception("could not record job %s", task.id)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, func, select
 
 from keepwell.store.db import transaction
 from keepwell.store.models import Job
@@ -25,16 +25,19 @@ def record(
     state: str,
     now: datetime,
     error: str | None = None,
+    *,
+    attempt: bool = False,
 ) -> None:
     """Record where a job stands: RUNNING when it starts (an attempt more), then DONE,
-    RETRYING or FAILED with the error."""
+    RETRYING or FAILED with the error. `attempt`: count one more attempt with it (a job
+    recorded only when it fails was never recorded RUNNING)."""
     started = state == RUNNING
     values = {
         "id": job_id,
         "name": name,
         "args": args,
         "state": state,
-        "attempts": 1 if started else 0,
+        "attempts": 1 if started or attempt else 0,
         "error": error,
         "started_at": now if started else None,
         "finished_at": None if started else now,
@@ -46,6 +49,8 @@ def record(
             changes.update(attempts=Job.attempts + 1, started_at=now, finished_at=None)
         else:
             changes.update(finished_at=now)
+            if attempt:
+                changes.update(attempts=Job.attempts + 1)
         session.execute(statement.on_conflict_do_update(index_elements=["id"], set_=changes))
 
 
@@ -62,11 +67,12 @@ class JobRow:
 
 
 def list_jobs(engine: Engine, *, limit: int = 100) -> list[JobRow]:
-    """The latest jobs, most recently started first."""
+    """The latest jobs, most recently finished (or started, while running) first."""
     columns = (Job.id, Job.name, Job.args, Job.state, Job.attempts, Job.error,
                Job.started_at, Job.finished_at)  # fmt: skip
     with transaction(engine) as session:
-        rows = session.execute(select(*columns).order_by(Job.started_at.desc()).limit(limit))
+        latest = func.coalesce(Job.finished_at, Job.started_at).desc()
+        rows = session.execute(select(*columns).order_by(latest).limit(limit))
         return [JobRow(*row) for row in rows]
 
 

@@ -9,9 +9,10 @@ from sqlalchemy import select
 
 from book import load
 from integrations.conftest import Live
+from keepwell.jobs.periodic import requeue_lost
 from keepwell.services import slack
 from keepwell.store.db import transaction
-from keepwell.store.models import Delivery, Message, MessageEdit, Request
+from keepwell.store.models import Delivery, Message, MessageEdit, Request, SlackChannel
 from slackbook import ANA, CHANNEL, JOE, message
 
 ASK, REPLY = "1712345678.000100", "1712346000.000200"
@@ -172,3 +173,19 @@ def test_it_matches_an_export_reimported_later(live: Live) -> None:
     })  # fmt: skip
     assert summary.types["message"].added == 0
     assert live.count(Message) == 1
+
+
+def test_the_sweep_releases_a_delivery_held_after_its_channel_was_mapped(live: Live) -> None:
+    load(
+        live.engine, {"type": "account", "id": "globex", "name": "Globex", "started": "2026-01-05"}
+    )
+    live.post({**message(ASK), "channel": "C0GLOBEX"})
+    live.apply()
+    # As if the job had read no mapping while the mapping was being committed.
+    with transaction(live.engine) as session:
+        session.add(
+            SlackChannel(channel_id="C0GLOBEX", account_id="globex", mapped_at=datetime.now(UTC))
+        )
+    assert requeue_lost(live.client.app.state.jobs) == 1  # type: ignore[attr-defined]
+    live.apply()
+    assert _message(live, ASK, "C0GLOBEX").account_id == "globex"

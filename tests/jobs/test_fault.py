@@ -35,6 +35,11 @@ def _counts(engine: Engine) -> dict[str, int]:
     return states
 
 
+def _body(n: int) -> str:
+    event = message(f"1712345678.{n:06d}", text=f"question {n}")
+    return body_of(envelope(event, f"Ev{n:06d}")).decode()
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not redis_available(), reason="no Redis server")
 def test_every_delivery_is_applied_exactly_once_across_a_killed_worker(
@@ -46,13 +51,14 @@ def test_every_delivery_is_applied_exactly_once_across_a_killed_worker(
     with redis_queue() as queue:
         env = worker_env(database_url, queue)
         jobs = create_jobs(engine, Settings(redis_url=env["KEEPWELL_REDIS_URL"], jobs_queue=queue))
-        for n in range(COUNT):
-            # Each message in a thread of its own: one request each.
-            event = message(f"1712345678.{n:06d}", text=f"question {n}")
-            body = body_of(envelope(event, f"Ev{n:06d}")).decode()
-            received = deliveries.receive(engine, "slack", f"Ev{n:06d}", body, NOW, CHANNEL)
-            assert received.id is not None
-            jobs.apply_delivery(received.id)
+        for group in range(0, COUNT, 25):  # stored and enqueued as the endpoint does
+            incoming = [
+                # Each message in a thread of its own: one request each.
+                deliveries.Incoming("slack", f"Ev{n:06d}", _body(n), CHANNEL)
+                for n in range(group, group + 25)
+            ]
+            received = deliveries.receive_many(engine, incoming, NOW)
+            jobs.apply_deliveries([r.id for r in received if r.id is not None])
 
         first = start_worker(env, log)
         started = wait_for(lambda: _counts(engine).get("applied", 0) > 0, 60, poll=0.01)

@@ -13,15 +13,17 @@ from huey import crontab
 
 from keepwell.config import Settings
 from keepwell.jobs.queue import Jobs
-from keepwell.services import deliveries, jobs
+from keepwell.services import deliveries, jobs, slack
 
 log = logging.getLogger(__name__)
 
 
 def requeue_lost(queue: Jobs, stale_after: timedelta = deliveries.STALE_AFTER) -> int:
-    """Deliveries whose job was lost (a worker killed while holding one) run again. A
-    consumer starting runs it with no delay: jobs held by a consumer killed before are gone."""
+    """Deliveries whose job was lost (a worker killed while holding one) run again, and
+    those held for a channel mapped since. A consumer starting runs it with no delay: jobs
+    held by a consumer killed before are gone."""
     ids = deliveries.lost(queue.engine, datetime.now(UTC), stale_after)
+    ids += slack.release_mapped(queue.engine)
     for delivery_id in ids:
         queue.apply_delivery(delivery_id)
     if ids:

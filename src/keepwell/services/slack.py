@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, select, update
 
 from keepwell.integrations.slack import SOURCE, parse
 from keepwell.integrations.slack.verify import verify
@@ -46,6 +46,21 @@ def map_channel(engine: Engine, channel_id: str, account_id: str, now: datetime)
             )
         )
         return release_held(session, SOURCE, channel_id)
+
+
+def release_mapped(engine: Engine) -> list[int]:
+    """Held deliveries whose channel is mapped by now, made pending again. A job that read
+    no mapping while `map_channel` was committing one may have held its delivery after the
+    mapping released the others: the periodic sweep catches it."""
+    with transaction(engine, writes=True) as session:
+        mapped = select(SlackChannel.channel_id)
+        rows = session.execute(
+            update(Delivery)
+            .where(Delivery.source == SOURCE, Delivery.state == HELD, Delivery.scope.in_(mapped))
+            .values(state=deliveries.PENDING, attempts=0, error=None)
+            .returning(Delivery.id)
+        )
+        return sorted(rows.scalars())
 
 
 def unmap_channel(engine: Engine, channel_id: str) -> None:

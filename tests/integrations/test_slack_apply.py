@@ -189,3 +189,29 @@ def test_the_sweep_releases_a_delivery_held_after_its_channel_was_mapped(live: L
     assert requeue_lost(live.client.app.state.jobs) == 1  # type: ignore[attr-defined]
     live.apply()
     assert _message(live, ASK, "C0GLOBEX").account_id == "globex"
+
+
+def _deletion(ts: str, **previous: object) -> dict[str, object]:
+    return {"type": "message", "subtype": "message_deleted", "hidden": True, "channel": CHANNEL,
+            "ts": "1712346100.000000", "deleted_ts": ts, "event_ts": "1712346100.000000",
+            "previous_message": message(ts, **previous)}  # fmt: skip
+
+
+def test_a_deletion_that_arrives_before_its_message_keeps_it_deleted(live: Live) -> None:
+    live.post(_deletion(ASK))
+    live.apply()
+    live.post(message(ASK))  # Slack's delivery of the message itself, late
+    live.apply()
+    assert _message(live, ASK).deleted is True
+    assert live.count(Request) == 0
+
+
+def test_an_edit_that_arrives_before_its_message_stores_the_edited_text(live: Live) -> None:
+    edited = message(ASK, text="The report is wrong (edited)")
+    at = "1712345700.000300"
+    live.post({"type": "message", "subtype": "message_changed", "hidden": True, "channel": CHANNEL,
+               "ts": at, "event_ts": at, "message": edited})  # fmt: skip
+    live.apply()
+    live.post(message(ASK, text="The report is wrnog"))
+    live.apply()
+    assert _message(live, ASK).text == "The report is wrong (edited)"

@@ -34,8 +34,10 @@ def serve_command(
     if demo:
         _load_demo_if_empty(engine)
     console.print(f"Keepwell on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    # Without Redis the jobs run here, in threads of this process (`keepwell worker` otherwise).
+    run_jobs = not get_settings().redis_url
     uvicorn.run(
-        create_app(engine),
+        create_app(engine, run_jobs=run_jobs),
         host=host,
         port=port,
         loop="uvloop",

@@ -53,9 +53,9 @@ def book(engine: Engine) -> Engine:
     return engine
 
 
-def test_it_keeps_the_sqlite_queue_beside_the_database() -> None:
-    settings = Settings(database_url="sqlite:////srv/keepwell/book.db")
-    assert jobs_path(settings) == Path("/srv/keepwell/book-jobs.db")
+def test_it_keeps_the_sqlite_queue_beside_the_database(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/book.db")
+    assert jobs_path(settings) == tmp_path / "book-jobs.db"
     assert jobs_path(Settings(jobs_path="/tmp/q.db")) == Path("/tmp/q.db")
 
 

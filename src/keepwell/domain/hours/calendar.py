@@ -392,13 +392,8 @@ def calendar_for(schedule: Schedule) -> BusinessCalendar:
     return BusinessCalendar(schedule)
 
 
-def to_micros(instant: datetime) -> int:
-    """An aware datetime as microseconds since the Unix epoch, exactly."""
-    if instant.tzinfo is UTC:
-        return (instant - EPOCH) // _MICRO  # the common case: no offset to ask for
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValueError(f"naive datetime {instant.isoformat()}: instants need a time zone")
-    return (instant - EPOCH) // _MICRO
+# An aware datetime as microseconds since the Unix epoch (the timeline's, one definition).
+to_micros = timeline.micros
 
 
 def from_micros(micros: int, schedule: Schedule) -> datetime:

@@ -33,7 +33,6 @@ INF = 2**62  # microseconds: an instant after every supported one
 MIN_YEAR, MAX_YEAR = 1000, 9000  # the engine's supported years, with room for margins
 MAX_AMOUNT = 2**60  # microseconds: ~36 000 years of business time, far from overflow
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICRO = timedelta(microseconds=1)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _MARGIN = timedelta(days=3)  # local dates compiled beyond the range: covers any UTC offset
 

@@ -4,6 +4,7 @@ run it at the same moment, and one runs from the real SQLite queue through a con
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
@@ -17,10 +18,11 @@ from book import BASICS, CONTACT, load, message
 from keepwell.config import Settings
 from keepwell.jobs import periodic
 from keepwell.jobs.queue import Jobs, create_jobs, start_consumer, stop_consumer
+from keepwell.services.jobs import list_jobs
 from keepwell.store.db import transaction
 from keepwell.store.models import Alert, HealthRun, HealthSnapshot, Message
 from servers import deliver, dovecot, smtp_server
-from workers import wait_for
+from workers import REDIS_URL, redis_available, redis_queue, wait_for
 
 T = TypeVar("T")
 # Friday 16:50 in New York: the first response is due Monday 09:50, the warning at 09:35.
@@ -50,23 +52,28 @@ def queue(engine: Engine, tmp_path: Path, **settings: Any) -> tuple[Jobs, Settin
     return create_jobs(engine, chosen), chosen
 
 
-def test_two_alert_runs_at_once_send_each_due_alert_once(engine: Engine, tmp_path: Path) -> None:
+@pytest.mark.parametrize("storage", ["sqlite", "redis"])
+def test_two_alert_runs_at_once_send_each_due_alert_once(
+    engine: Engine, tmp_path: Path, storage: str
+) -> None:
+    if storage == "redis" and not redis_available():
+        pytest.skip("no Redis server")
     load(engine, *BASICS, message("m-1", "t-1", FRIDAY_1650_NY))
-    with smtp_server() as (url, server):
-        jobs, settings = queue(engine, tmp_path, smtp_url=url)
+    with smtp_server() as (url, server), redis_queue() as name:
+        redis = {"redis_url": REDIS_URL, "jobs_queue": name} if storage == "redis" else {}
+        jobs, settings = queue(engine, tmp_path, smtp_url=url, **redis)
 
-        def run() -> tuple[int | None, int]:
-            planned = periodic.plan_alerts(jobs, settings, MONDAY_0935_NY)
-            return planned, periodic.send_alerts(jobs, settings, lambda: MONDAY_0935_NY)
+        def run() -> tuple[int, int] | None:
+            return periodic.run_alerts(jobs, settings, lambda: MONDAY_0935_NY)
 
-        results = at_once(run, run)
+        runs = [run for run in at_once(run, run) if run is not None]
         # A minute later, nothing new is planned and nothing is sent again.
         assert run() == (0, 0)
-    planned = sum(p or 0 for p, _ in results)
+    planned = sum(planned for planned, _ in runs)
     assert planned == count(engine, Alert) == 3  # the warning, the breach, Monday's digest
     subjects = sorted(mail.subject for mail in server.messages)
     assert subjects == ["Keepwell digest 2026-10-05", "Keepwell: First response due soon — Acme"]
-    assert sum(sent for _, sent in results) == 2
+    assert sum(sent for _, sent in runs) == 2
     assert count(engine, Alert, Alert.state == "sent") == 2  # the breach waits for 09:50
 
 
@@ -98,12 +105,12 @@ def test_a_lease_left_by_a_killed_worker_is_taken_over_once_past_its_hold(
     load(engine, *BASICS, message("m-1", "t-1", FRIDAY_1650_NY))
     jobs, settings = queue(engine, tmp_path)
     # A worker killed mid-run never released its lease: it still holds it for a while...
-    key = f"{jobs.huey.name}.lease.plan_alerts"
-    jobs.huey.put(key, datetime.now(UTC).timestamp() + 60)
-    assert periodic.plan_alerts(jobs, settings, MONDAY_0935_NY) is None
-    # ...and once its hold has passed, the next run takes it over and plans.
-    jobs.huey.put(key, datetime.now(UTC).timestamp() - 1)
-    assert periodic.plan_alerts(jobs, settings, MONDAY_0935_NY) == 3
+    key = f"{jobs.huey.name}.lease.alerts"
+    jobs.huey.put(key, time.time() + 60)
+    assert periodic.run_alerts(jobs, settings, lambda: MONDAY_0935_NY) is None
+    # ...and once its hold has passed, the next run takes it over: it plans and sends.
+    jobs.huey.put(key, time.time() - 1)
+    assert periodic.run_alerts(jobs, settings, lambda: MONDAY_0935_NY) == (3, 2)
     assert jobs.huey.get(key, peek=True) is None  # released after the run
 
 
@@ -157,3 +164,5 @@ def test_the_mail_poll_runs_from_the_sqlite_queue_through_a_consumer(
             assert wait_for(lambda: count(engine, Message) == 2, 30)
         finally:
             stop_consumer(consumer)
+    # Tasks run every minute are recorded only when they fail.
+    assert not {job.name for job in list_jobs(engine)} & periodic.EVERY_MINUTE

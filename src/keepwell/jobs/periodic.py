@@ -34,10 +34,13 @@ from keepwell.store.db import transaction
 
 log = logging.getLogger(__name__)
 
-SEND_BATCH = 200  # alerts one run sends at most: the next minute's run sends the rest
+# Names of the tasks run every minute: recorded only when they fail (`tasks.QUIET_WHEN_DONE`),
+# or their 4,000 "done" rows a day would bury what the admin looks for.
+EVERY_MINUTE = {"requeue_lost_deliveries", "alerts", "poll_mail"}
+SEND_BUDGET = timedelta(seconds=45)  # sending in one run; a send times out after 30 s
 # How long a run may hold its lease: past it, the worker holding it is taken for dead.
+ALERTS_HOLD = timedelta(minutes=5)
 POLL_HOLD = timedelta(minutes=10)
-PLAN_HOLD = timedelta(minutes=5)
 
 
 def requeue_lost(queue: Jobs, stale_after: timedelta = deliveries.STALE_AFTER) -> int:
@@ -65,27 +68,31 @@ def poll_mail(queue: Jobs, settings: Settings, now: datetime) -> MailSummary | N
         return poll_once(queue.engine, settings.imap_url, mail, now)
 
 
-def plan_alerts(queue: Jobs, settings: Settings, now: datetime) -> int | None:
-    """Plan the SLA alerts and the digests due by now, and recover the claims of dead
-    workers; returns how many alerts are new, None when another worker is doing it now
-    (planning twice plans nothing new, but reads the whole open book again)."""
-    with _alone(queue.huey, "plan_alerts", PLAN_HOLD) as mine:
+def run_alerts(
+    queue: Jobs, settings: Settings, clock: Callable[[], datetime]
+) -> tuple[int, int] | None:
+    """Plan the SLA alerts and the digests due by now, recover the claims of dead workers,
+    then send the due alerts for up to SEND_BUDGET (the next minute's run sends the rest);
+    returns (planned, handled), None when another run holds the alerts now.
+
+    One run at a time: alerts are claimed one by one (never sent twice either way), but a
+    slow mail server would otherwise tie up every worker thread of `keepwell serve`, and the
+    deliveries would wait behind it."""
+    with _alone(queue.huey, "alerts", ALERTS_HOLD) as mine:
         if not mine:
             return None
-        chosen = _alert_settings(settings)
+        chosen, senders, now = _alert_settings(settings), _senders(settings), clock()
         with transaction(queue.engine, writes=True) as session:
             planned = alerts.plan_alerts(session, now, chosen)
             planned += alerts.queue_digests(session, now, chosen)
-        alerts.recover_stale_claims(queue.engine, _senders(settings), now)
-        return planned
-
-
-def send_alerts(
-    queue: Jobs, settings: Settings, clock: Callable[[], datetime], limit: int = SEND_BATCH
-) -> int:
-    """Send the due alerts, `limit` at most. Every worker may: each alert is claimed by one."""
-    worker = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-    return alerts.send_due_alerts(queue.engine, _senders(settings), worker, clock, limit)
+        alerts.recover_stale_claims(queue.engine, senders, now)
+        worker = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        until, handled = time.monotonic() + SEND_BUDGET.total_seconds(), 0
+        while time.monotonic() < until and alerts.send_due_alerts(
+            queue.engine, senders, worker, clock, limit=1
+        ):
+            handled += 1
+        return planned, handled
 
 
 def score_day_just_ended(queue: Jobs, settings: Settings, now: datetime) -> HealthSummary | None:
@@ -113,9 +120,8 @@ def register(queue: Jobs, settings: Settings) -> None:
         return requeue_lost(queue)
 
     @huey.periodic_task(crontab(minute="*"), name="alerts")
-    def alerts_task() -> int:
-        plan_alerts(queue, settings, datetime.now(UTC))
-        return send_alerts(queue, settings, lambda: datetime.now(UTC))
+    def alerts_task() -> None:
+        run_alerts(queue, settings, lambda: datetime.now(UTC))
 
     if settings.imap_url:
 

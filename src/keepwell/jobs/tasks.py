@@ -19,6 +19,7 @@ from keepwell.config import Settings
 from keepwell.domain.sla import SlaTargets
 from keepwell.integrations.slack import SOURCE as SLACK
 from keepwell.integrations.slack import apply as slack
+from keepwell.jobs.periodic import EVERY_MINUTE
 from keepwell.services import deliveries, jobs
 
 log = logging.getLogger(__name__)
@@ -26,8 +27,9 @@ log = logging.getLogger(__name__)
 APPLY_DELIVERY = "apply_delivery"
 APPLY_DELIVERIES = "apply_deliveries"
 # Jobs recorded only when they fail: a delivery is its own record (`deliveries`), and
-# thousands a minute of "done" rows would bury what the admin looks for.
-QUIET_WHEN_DONE = {APPLY_DELIVERY, APPLY_DELIVERIES}
+# thousands a minute of "done" rows would bury what the admin looks for; so would a row a
+# minute for each periodic task run every minute.
+QUIET_WHEN_DONE = {APPLY_DELIVERY, APPLY_DELIVERIES, *EVERY_MINUTE}
 
 
 def appliers(settings: Settings) -> dict[str, deliveries.Applier]:

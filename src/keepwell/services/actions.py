@@ -32,8 +32,6 @@ from keepwell.services.importing import ImportRejected, import_lines
 from keepwell.services.ownership import owner_at
 from keepwell.store.models import Account, Activity, AuditEntry, Escalation, NextStep, Request, User
 
-MAX_KEY_LENGTH = 200
-
 
 class WriteError(ValueError):
     """Bad input: the message names the field (`field: what is wrong`)."""
@@ -100,7 +98,7 @@ def resolve_request(
         return request
     line = {"type": "resolve", "thread": request.thread_id, "note": _text("note", note)}
     _apply(session, ctx, line, "resolve", _subject(request), before=_request_state(request))
-    return _after(session, request_id, ctx, "resolve", _subject(request))
+    return _after(session, request_id, "resolve", _subject(request))
 
 
 def escalate_request(
@@ -126,7 +124,7 @@ def escalate_request(
     line = {"type": "escalate", "thread": request.thread_id, "to": to, "reason": reason,
             "novel": novel}  # fmt: skip
     _apply(session, ctx, line, "escalate", subject, before=_request_state(request))
-    return _after(session, request_id, ctx, "escalate", subject)
+    return _after(session, request_id, "escalate", subject)
 
 
 def set_next_step(
@@ -280,9 +278,7 @@ def _apply(
                  before=before, after=after)  # fmt: skip
 
 
-def _after(
-    session: Session, request_id: str, ctx: WriteContext, action: str, subject: str
-) -> Request:
+def _after(session: Session, request_id: str, action: str, subject: str) -> Request:
     """The request as the replay left it (its thread's requests were rebuilt)."""
     request = session.get(Request, request_id)
     if request is None:  # a replay keeps request ids (the opening message's): never seen

@@ -20,7 +20,9 @@ BEN = {"type": "user", "id": "u-ben", "name": "Ben", "email": "ben@example.com",
 GLOBEX = {"type": "account", "id": "globex", "name": "Globex", "country": "DE",
           "timezone": "Europe/Berlin", "owner": "u-ben", "started": "2026-02-01", "mrr": 900,
           "currency": "EUR", "segment": "smb", "stage": "onboarding"}  # fmt: skip
-ACME_ASK = message("m-1", "t-1", "2026-11-18T15:00:00Z", text="The export is <b>broken</b>")
+ACME_ASK = message(
+    "m-1", "t-1", "2026-11-18T15:00:00Z", text="Export broken <script>alert(1)</script>"
+)
 GLOBEX_ASK = {**message("m-2", "t-2", "2026-11-19T15:00:00Z"), "account": "globex"}
 # Which email signs in for each role in the tests; ana owns acme (the account written on).
 EMAILS = {

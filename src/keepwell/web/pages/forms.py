@@ -4,6 +4,7 @@ answers htmx with a fragment, a plain browser with a redirect back."""
 
 from __future__ import annotations
 
+import html
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -42,8 +43,10 @@ def _back(fields: dict[str, str], fallback: str) -> str:
 
 def _answer(
     request: Request, form: SignedInForm, now: datetime, write: Callable[..., object],
-    fallback: str, done: str,
+    fallback: str, done: str, tag: str = "p",
 ) -> Response:  # fmt: skip
+    """A plain form gets a redirect back (or a page saying why not); htmx gets a fragment,
+    a `tag` that may stand where the form's target was (an `li` in a list)."""
     principal, fields = form
     ctx = write_context(principal.user, now, fields.get("idempotency_key"))
     try:
@@ -52,10 +55,15 @@ def _answer(
         if exc.status_code not in (403, 404, 422):
             raise
         message = _message(exc.detail)
+        if request.headers.get("hx-request"):
+            return HTMLResponse(
+                f'<{tag} class="alert" role="alert">{html.escape(message)}</{tag}>',
+                status_code=exc.status_code,
+            )
         return page(request, "refused.html", principal, status_code=exc.status_code,
                     message=message, back=_back(fields, fallback))  # fmt: skip
     if request.headers.get("hx-request"):
-        return HTMLResponse(f'<p class="notice" role="status">{done}</p>')
+        return HTMLResponse(f'<{tag} class="notice" role="status">{done}</{tag}>')
     return RedirectResponse(_back(fields, fallback), status_code=303)
 
 
@@ -71,7 +79,7 @@ def resolve(request_id: str, request: Request, form: SignedInForm, now: NowDep) 
     def write(session: Session, ctx: actions.WriteContext, fields: dict[str, str]) -> object:
         return actions.resolve_request(session, ctx, request_id, fields.get("note"))
 
-    return _answer(request, form, now, write, "/", "Resolved.")
+    return _answer(request, form, now, write, "/", "Resolved.", tag="li")
 
 
 @router.post("/requests/{request_id}/escalate")

@@ -1,5 +1,6 @@
 """The accounts list (issue 13 §3): filters, search, sort and pages in one query, each
-account with its owner now and its latest health snapshot (joined, not fetched per row)."""
+account with its owner now and its snapshot of the latest health run (joined, not fetched
+per row)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from keepwell.services.ownership import owner_at
+from keepwell.services.today import latest_run_day
 from keepwell.store.models import Account, Contact, HealthSnapshot, User
 
 SORTS = ("name", "mrr", "renewal", "health", "owner")
@@ -105,21 +107,15 @@ def list_accounts(
     are chosen in one query (the owner and health joined only when a filter or the sort
     needs them), then those 50 rows are read whole."""
     today = now.astimezone(ZoneInfo(timezone)).date()
-    latest = (
-        select(HealthSnapshot.account_id, func.max(HealthSnapshot.day).label("day"))
-        .where(HealthSnapshot.day <= today)
-        .group_by(HealthSnapshot.account_id)
-        .subquery()
-    )
+    run_day = latest_run_day(session, today)  # one day's snapshots, joined by their key
     snap = aliased(HealthSnapshot)
+    scored = (snap.account_id == Account.id) & (snap.day == run_day)
     owner = owner_at(now)
     owner_user = aliased(User)
     with_health = where.band is not None or where.sort == "health"
     ids: Select = select(Account.id)
     if with_health:
-        ids = ids.outerjoin(latest, latest.c.account_id == Account.id).outerjoin(
-            snap, (snap.account_id == Account.id) & (snap.day == latest.c.day)
-        )
+        ids = ids.outerjoin(snap, scored)
     if where.sort == "owner":
         ids = ids.outerjoin(owner_user, owner_user.id == owner)
     ids = _filtered(ids, where, owner, snap)
@@ -138,8 +134,7 @@ def list_accounts(
             Account.country, Account.segment, Account.stage, Account.mrr, Account.currency,
             Account.renewal_date, snap.score, snap.band,
         )
-        .outerjoin(latest, latest.c.account_id == Account.id)
-        .outerjoin(snap, (snap.account_id == Account.id) & (snap.day == latest.c.day))
+        .outerjoin(snap, scored)
         .outerjoin(owner_user, owner_user.id == owner)
         .where(Account.id.in_(chosen))
     ).all()  # fmt: skip

@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session
 
 from keepwell.services.inbox import InboxItem, inbox
 from keepwell.services.ownership import active_at, owner_at
-from keepwell.store.models import Account, Activity, HealthSnapshot, NextStep, Request, User
+from keepwell.store.models import (
+    Account,
+    Activity,
+    HealthRun,
+    HealthSnapshot,
+    NextStep,
+    Request,
+    User,
+)
 
 RED = "red"
 DROP_POINTS = 10.0
@@ -67,7 +75,7 @@ def attention(
     accounts = session.execute(query.order_by(Account.name, Account.id)).all()
     if not accounts:
         return []
-    health = _health(session, today)
+    health = _health(session, today, None if owner is None else [row[0] for row in accounts])
     steps = _next_steps(session, now)
     touched = _touched_since(session, week_start(now, week_zone or timezone), now)
     found = []
@@ -87,30 +95,30 @@ def attention(
 Health = tuple[float | None, str | None, float | None]  # score now, band now, score a week ago
 
 
-def _health(session: Session, today: date) -> dict[str, Health]:
-    """Each account's latest snapshot up to today, and its score DROP_DAYS before that."""
-    latest = (
-        select(HealthSnapshot.account_id, func.max(HealthSnapshot.day).label("day"))
-        .where(HealthSnapshot.day <= today)
-        .group_by(HealthSnapshot.account_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(HealthSnapshot.account_id, HealthSnapshot.day, HealthSnapshot.score,
-               HealthSnapshot.band)
-        .join(latest, (latest.c.account_id == HealthSnapshot.account_id)
-              & (latest.c.day == HealthSnapshot.day))
-    ).all()  # fmt: skip
-    days = {day - timedelta(days=DROP_DAYS) for _, day, _, _ in rows}
-    before = session.execute(
-        select(HealthSnapshot.account_id, HealthSnapshot.day, HealthSnapshot.score).where(
-            HealthSnapshot.day.in_(days)
-        )
-    ).all()
-    earlier = {(account, day): score for account, day, score in before}
+def latest_run_day(session: Session, today: date) -> date | None:
+    """The day of the latest health run up to `today` (the daily recompute scores every
+    active account on it): the snapshot the lists show."""
+    return session.scalar(select(func.max(HealthRun.day)).where(HealthRun.day <= today))
+
+
+def _health(session: Session, today: date, accounts: list[str] | None = None) -> dict[str, Health]:
+    """Each account's snapshot of the latest run up to today, and its score DROP_DAYS
+    before that: two days of snapshots, read by their key, not every account's history."""
+    day = latest_run_day(session, today)
+    if day is None:
+        return {}
+    week_ago = day - timedelta(days=DROP_DAYS)
+    query = select(HealthSnapshot.account_id, HealthSnapshot.day, HealthSnapshot.score,
+                   HealthSnapshot.band).where(HealthSnapshot.day.in_((day, week_ago)))  # fmt: skip
+    if accounts is not None:
+        query = query.where(HealthSnapshot.account_id.in_(accounts))
+    now_and_then: dict[str, dict[date, tuple[float | None, str | None]]] = defaultdict(dict)
+    for account, on, score, band in session.execute(query):
+        now_and_then[account][on] = (score, band)
     return {
-        account: (score, band, earlier.get((account, day - timedelta(days=DROP_DAYS))))
-        for account, day, score, band in rows
+        account: (days[day][0], days[day][1], days.get(week_ago, (None, None))[0])
+        for account, days in now_and_then.items()
+        if day in days
     }
 
 

@@ -266,3 +266,10 @@ def test_the_accounts_list_sorts_and_pages_with_links(
     second = app_client.get("/accounts?country=FR&sort=mrr&order=desc&page=2").text
     rows = second.split("<tbody>")[1]
     assert "Account 009" in rows and "Account 010" not in rows and "Previous page" in second
+
+
+def test_an_unknown_account_is_a_page_saying_so(app_client: TestClient) -> None:
+    signed_in(app_client, "viewer")
+    response = app_client.get("/accounts/nope")
+    assert response.status_code == 404 and "no account &#39;nope&#39;" in response.text
+    assert 'href="/accounts"' in response.text

@@ -73,7 +73,8 @@ def account(
     try:
         view = account_view(session, account_id, now, get_settings().timezone, timeline)
     except NotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
+        return page(request, "refused.html", principal, status_code=404, message=str(exc),
+                    back="/accounts")  # fmt: skip
     user = principal.user
     return page(
         request, "account.html", principal, view=view, timeline_page=timeline,

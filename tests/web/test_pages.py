@@ -25,7 +25,7 @@ FORMS = {
     "next_step": ("/accounts/acme/next-steps", {"text": "Send the plan", "due": "2026-11-27"}),
     "activity": ("/accounts/acme/activities", {"kind": "check_in", "text": "Called"}),
 }
-ALLOWED = {"admin": True, "manager": True, "csm": True, "other_csm": False, "viewer": False}
+ALLOWED = {"admin": True, "manager": False, "csm": True, "other_csm": False, "viewer": False}
 
 
 def signed_in(client: TestClient, who: str) -> str:

@@ -19,7 +19,7 @@ WRITES = {
     "next_step": ("/api/accounts/acme/next-steps", {"text": "Send the plan", "due": "2026-11-27"}),
     "activity": ("/api/accounts/acme/activities", {"kind": "check_in", "text": "Called Joe"}),
 }
-ALLOWED = {"admin": True, "manager": True, "csm": True, "other_csm": False, "viewer": False}
+ALLOWED = {"admin": True, "manager": False, "csm": True, "other_csm": False, "viewer": False}
 
 
 def bearer(token: str, key: str | None = None) -> dict[str, str]:
@@ -139,7 +139,7 @@ def test_an_escalation_answers_with_the_escalated_request(
     app_client: TestClient, token_for: MakeToken
 ) -> None:
     path, body = WRITES["escalate"]
-    response = app_client.post(path, json=body, headers=bearer(token(token_for, "manager")))
+    response = app_client.post(path, json=body, headers=bearer(token(token_for, "admin")))
     assert response.json()["escalations"] == 1 and response.json()["novel"] is True
 
 

@@ -50,9 +50,10 @@ def _grant(everywhere: Iterable[Role], own: Iterable[Role] = ()) -> Grant:
 
 
 A, M, C, V = Role.ADMIN, Role.MANAGER, Role.CSM, Role.VIEWER
-# A CSM writes only on the accounts they own now; a manager (covering for a CSM, stepping in
-# on an escalation) and an admin on any account; a viewer writes nothing.
-ACCOUNT_WRITE = _grant([A, M], own=[C])
+# A CSM writes only on the accounts they own now, an admin on any; a manager reads the whole
+# book but writes on accounts only through their own powers (overrides, reviews), as issue
+# 13's matrix has it; a viewer writes nothing.
+ACCOUNT_WRITE = _grant([A], own=[C])
 MATRIX: dict[Action, Grant] = {
     Action.READ_BOOK: _grant([A, M, C, V]),
     Action.READ_SCORECARD: _grant([A, M], own=[C]),

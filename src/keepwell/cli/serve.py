@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -18,7 +19,7 @@ from keepwell.config import get_settings
 from keepwell.services.demo import give_demo_passwords, load_demo
 from keepwell.store.db import transaction
 from keepwell.store.models import Account
-from keepwell.web.app import create_app
+from keepwell.web.factory import FACTORY
 
 
 @app.command("serve")
@@ -28,20 +29,41 @@ def serve_command(
     demo: Annotated[
         bool, typer.Option("--demo", help="Load the demo book first if the database is empty.")
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Server processes (default: 1 on SQLite, the core count on PostgreSQL)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the web app and the JSON API (OpenAPI at /docs)."""
-    engine = database()  # migrated here, before the app (and any worker it forks) starts
+    engine = database()  # migrated here, once, before any worker starts
     if demo:
         _load_demo_if_empty(engine)
-    console.print(f"Keepwell on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    count = workers or default_workers(engine.dialect.name)
+    engine.dispose()  # each worker opens its own (`create_app_from_settings`)
+    plural = "es" if count > 1 else ""
+    console.print(
+        f"Keepwell on http://{host}:{port}  (API docs: http://{host}:{port}/docs), "
+        f"{count} process{plural}",
+        soft_wrap=True,
+    )
     uvicorn.run(
-        create_app(engine),
+        FACTORY,
+        factory=True,
+        workers=count,
         host=host,
         port=port,
         loop="uvloop",
         http="httptools",
         log_config=_log_config(),
     )
+
+
+def default_workers(dialect: str) -> int:
+    """SQLite takes one writer at a time, and one process serves a small team; PostgreSQL
+    takes one process per core."""
+    return 1 if dialect == "sqlite" else os.cpu_count() or 1
 
 
 def _log_config() -> dict[str, Any]:

@@ -20,7 +20,7 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def refuse_nul(request: Request) -> None:
+async def refuse_nul(request: Request) -> None:
     """Refuse a parameter holding a NUL character, on both databases alike: PostgreSQL
     cannot compare text holding one, and no id, name or search needs one."""
     found = [
@@ -40,7 +40,7 @@ def refuse_nul(request: Request) -> None:
         )
 
 
-def get_now() -> datetime:
+async def get_now() -> datetime:
     """The evaluation moment of a request: the one place the web layer reads the clock."""
     return datetime.now(UTC)
 

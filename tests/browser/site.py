@@ -59,8 +59,8 @@ class Page:
         return base + self.path.format(account=book.account_id)
 
 
-# Every page of the app. Add each new one here (the accounts list, the account page: see
-# tests/browser/README in the report of issue 13).
+# Every page of the app, each with the role that opens it. A new page adds itself here, e.g.
+# Page("accounts", "/accounts", "csm") and Page("account", "/accounts/{account}", "csm").
 PAGES = (
     Page("login", "/login", None),
     Page("today-csm", "/", "csm"),

@@ -18,7 +18,7 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from browser.site import Book, chromium_available, demo_server, launch_chromium
+from browser.site import CHROMIUM, Book, chromium_available, demo_server, launch_chromium
 
 POSTGRES_URL = os.environ.get("KEEPWELL_TEST_DATABASE_URL", "")
 
@@ -57,7 +57,7 @@ def base_url(book: Book) -> str:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not chromium_available():
-        reason = "Chromium is missing at /usr/bin/chromium (apt-get install chromium)"
+        reason = f"Chromium is missing at {CHROMIUM} (apt-get install chromium)"
         if os.environ.get("CI"):
             pytest.fail(f"{reason}: CI must run the browser tests", pytrace=False)
         pytest.skip(reason)

@@ -20,6 +20,7 @@ from keepwell.services.demo import give_demo_passwords, load_demo
 from keepwell.store.db import transaction
 from keepwell.store.models import Account
 from keepwell.web.factory import FACTORY
+from keepwell.web.workers import serve_processes, shared_port_supported
 
 
 @app.command("serve")
@@ -48,6 +49,9 @@ def serve_command(
         f"{count} process{plural}",
         soft_wrap=True,
     )
+    if count > 1 and shared_port_supported():
+        serve_processes(count, host, port, _log_config())
+        return
     uvicorn.run(
         FACTORY,
         factory=True,

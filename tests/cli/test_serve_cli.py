@@ -48,3 +48,19 @@ def _wait_for_startups(log_path: Path, expected: int) -> int:
         if started >= expected or time.monotonic() > deadline:
             return started
         time.sleep(0.1)
+
+
+def test_serve_with_workers_refuses_a_port_another_server_listens_on(database_url: str) -> None:
+    port = free_port()
+    keepwell = Path(sys.executable).with_name("keepwell")
+    env = {**os.environ, "KEEPWELL_DATABASE_URL": database_url}
+    command = [str(keepwell), "serve", "--workers", "2", "--port", str(port)]
+    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, first)
+        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        first.terminate()
+        first.wait(timeout=30)
+    assert second.returncode == 1
+    assert f"error: --port {port} on 127.0.0.1: Address already in use" in second.stderr

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from uvicorn.config import LOGGING_CONFIG
 
 from keepwell.cli.app import app
-from keepwell.cli.common import console, database, sla_targets
+from keepwell.cli.common import console, database, fail, sla_targets
 from keepwell.cli.users import print_demo_sign_ins
 from keepwell.config import get_settings
 from keepwell.services.demo import give_demo_passwords, load_demo
@@ -50,7 +50,10 @@ def serve_command(
         soft_wrap=True,
     )
     if count > 1 and shared_port_supported():
-        serve_processes(count, host, port, _log_config())
+        try:
+            serve_processes(count, host, port, _log_config())
+        except OSError as exc:  # the port is taken, or the host is not ours
+            fail(f"--port {port} on {host}: {exc.strerror or exc}", code=1)
         return
     uvicorn.run(
         FACTORY,

@@ -30,7 +30,8 @@ def shared_port_supported() -> bool:
 def serve_processes(count: int, host: str, port: int, log_config: dict[str, Any]) -> None:
     """`count` uvicorn servers of the app factory, one process each, until a signal (or one
     of them exits: then all stop, with status 1)."""
-    sockets = [_listening(host, port) for _ in range(count)]  # a port in use fails here
+    _refuse_a_port_in_use(host, port)
+    sockets = [_listening(host, port) for _ in range(count)]
     spawn = multiprocessing.get_context("spawn")  # fresh interpreters: no engine forked
     workers = [
         spawn.Process(target=_worker, args=(sock, log_config), name=f"keepwell-worker-{n}")
@@ -60,9 +61,20 @@ def serve_processes(count: int, host: str, port: int, log_config: dict[str, Any]
         raise SystemExit(1)
 
 
+def _refuse_a_port_in_use(host: str, port: int) -> None:
+    """OSError when something listens on the port, even another group of workers (whose
+    SO_REUSEPORT sockets would otherwise let ours join theirs and share its traffic)."""
+    with socket.socket(_family(host), socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def _listening(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(_family(host), socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -64,3 +65,29 @@ def test_serve_with_workers_refuses_a_port_another_server_listens_on(database_ur
         first.wait(timeout=30)
     assert second.returncode == 1
     assert f"error: --port {port} on 127.0.0.1: Address already in use" in second.stderr
+
+
+def test_the_workers_stop_serving_when_their_parent_is_killed_outright(
+    database_url: str,
+) -> None:
+    port = free_port()
+    keepwell = Path(sys.executable).with_name("keepwell")
+    env = {**os.environ, "KEEPWELL_DATABASE_URL": database_url}
+    command = [str(keepwell), "serve", "--workers", "2", "--port", str(port)]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    wait_for_port(port, server)
+    server.kill()
+    server.wait(timeout=30)
+    assert _port_closes(port)
+
+
+def _port_closes(port: int) -> bool:
+    """Whether nothing answers on `port` within 20 s."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            return True
+        time.sleep(0.1)
+    return False

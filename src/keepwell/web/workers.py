@@ -9,10 +9,12 @@ PostgreSQL book). Here each worker listens on a socket of its own, all on the sa
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import signal
 import socket
+import sys
 from multiprocessing.connection import wait
 from typing import Any
 
@@ -34,7 +36,9 @@ def serve_processes(count: int, host: str, port: int, log_config: dict[str, Any]
     sockets = [_listening(host, port) for _ in range(count)]
     spawn = multiprocessing.get_context("spawn")  # fresh interpreters: no engine forked
     workers = [
-        spawn.Process(target=_worker, args=(sock, log_config), name=f"keepwell-worker-{n}")
+        spawn.Process(
+            target=_worker, args=(sock, log_config, os.getpid()), name=f"keepwell-worker-{n}"
+        )
         for n, sock in enumerate(sockets, 1)
     ]
     for worker in workers:
@@ -83,8 +87,20 @@ def _listening(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(sock: socket.socket, log_config: dict[str, Any]) -> None:
+def _worker(sock: socket.socket, log_config: dict[str, Any], parent: int) -> None:
+    _end_with(parent)
     config = uvicorn.Config(
         FACTORY, factory=True, loop="uvloop", http="httptools", log_config=log_config
     )
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _end_with(parent: int) -> None:
+    """A worker whose parent is killed outright (no chance to stop it) ends too, on Linux:
+    it would otherwise go on serving the port alone."""
+    if sys.platform != "linux":
+        return
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != parent:  # it died before prctl took effect
+        raise SystemExit(0)

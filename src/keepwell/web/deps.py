@@ -40,12 +40,17 @@ async def refuse_nul(request: Request) -> None:
         )
 
 
-async def get_now() -> datetime:
+def get_now() -> datetime:
     """The evaluation moment of a request: the one place the web layer reads the clock."""
     return datetime.now(UTC)
 
 
+async def _request_now() -> datetime:
+    # On the event loop: a `def` dependency costs a trip through the threadpool per request.
+    return get_now()
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
-NowDep = Annotated[datetime, Depends(get_now)]
+NowDep = Annotated[datetime, Depends(_request_now)]
 
 __all__ = ["NowDep", "SessionDep", "get_now", "get_session", "make_sessionmaker", "refuse_nul"]

@@ -54,7 +54,9 @@ def base_url(book: Book) -> str:
     return book.base_url
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an asyncio loop running in the
+# main thread while it is open, and the suite's later tests call asyncio.run().
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not chromium_available():
         reason = f"Chromium is missing at {CHROMIUM} (apt-get install chromium)"

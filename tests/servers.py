@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import imaplib
 import json
 import os
 import pwd
@@ -17,6 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -112,6 +114,21 @@ service anvil {{
   chroot =
 }}
 """
+
+
+def deliver(imap: Imap, at: datetime, *ids: str) -> None:
+    """Put a mail from joe@acme.example to ana@example.com in the INBOX for each id, with
+    Message-ID <id@acme.example>, received at `at`."""
+    client = imaplib.IMAP4("127.0.0.1", imap.port)
+    client.login(imap.user, imap.password)
+    for id in ids:
+        raw = (
+            f"From: joe@acme.example\r\nTo: ana@example.com\r\nSubject: {id}\r\n"
+            f"Message-ID: <{id}@acme.example>\r\nDate: Mon, 05 Oct 2026 09:50:00 -0400\r\n"
+            f"\r\nMessage {id}\r\n"
+        ).encode()
+        client.append("INBOX", "", imaplib.Time2Internaldate(at), raw)
+    client.logout()
 
 
 def _service_users() -> tuple[str, str, str]:

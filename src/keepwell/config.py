@@ -65,6 +65,14 @@ class Settings(BaseSettings):
     smtp_url: str | None = None  # smtp://user:pass@host:25 or smtps://...:465
     alert_from_email: str = "keepwell@localhost"
     alert_lead_seconds: int = Field(900, ge=0)  # business seconds before a first response is due
+    # Background jobs (issue 15): Redis when set, run by `keepwell worker`; otherwise a SQLite
+    # queue beside the database (or at `jobs_path`), run inside `keepwell serve`.
+    redis_url: str | None = None
+    jobs_path: str | None = None
+    jobs_queue: str = "keepwell"  # the queue's name: Redis keys start with it
+    # Slack Events API: the app's signing secret; the reaction that resolves a request.
+    slack_signing_secret: str | None = None
+    slack_resolve_emoji: str = "white_check_mark"
 
     @field_validator("database_url")
     @classmethod

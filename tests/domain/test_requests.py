@@ -81,6 +81,16 @@ def test_it_ignores_a_clients_auto_reply_as_an_opening() -> None:
     assert list(derive_requests([inbound("m1", 0, automated=True)])) == []
 
 
+def test_it_no_longer_counts_a_deleted_reply_as_the_first_response() -> None:
+    events = [inbound("m1", 0), outbound("m2", 1, deleted=True), outbound("m3", 45)]
+    (request,) = derive_requests(events)
+    assert request.first_response_id == "m3"
+
+
+def test_it_opens_no_request_for_a_deleted_client_message() -> None:
+    assert list(derive_requests([inbound("m1", 0, deleted=True)])) == []
+
+
 def test_it_counts_escalations_and_remembers_novelty() -> None:
     events = [inbound("m1", 0), escalate(5), escalate(50, novel=True), resolve(90)]
     (request,) = derive_requests(events)

@@ -1,4 +1,3 @@
-import imaplib
 from datetime import UTC, datetime
 
 import pytest
@@ -10,23 +9,10 @@ from keepwell.integrations.email.client import MailboxUnavailable
 from keepwell.services.mail import MailSettings, poll_once
 from keepwell.store.db import transaction
 from keepwell.store.models import Mailbox, Message
-from servers import Imap, dovecot
+from servers import deliver, dovecot
 
 NOW = datetime(2026, 10, 5, 18, 0, tzinfo=UTC)
 SETTINGS = MailSettings(team_domains=("example.com",), targets=SlaTargets())
-
-
-def deliver(imap: Imap, *ids: str) -> None:
-    client = imaplib.IMAP4("127.0.0.1", imap.port)
-    client.login(imap.user, imap.password)
-    for id in ids:
-        raw = (
-            f"From: joe@acme.example\r\nTo: ana@example.com\r\nSubject: {id}\r\n"
-            f"Message-ID: <{id}@acme.example>\r\nDate: Mon, 05 Oct 2026 09:50:00 -0400\r\n"
-            f"\r\nMessage {id}\r\n"
-        ).encode()
-        client.append("INBOX", "", imaplib.Time2Internaldate(NOW), raw)
-    client.logout()
 
 
 def count(engine: Engine) -> int:
@@ -37,10 +23,10 @@ def count(engine: Engine) -> int:
 def test_a_second_poll_reads_only_the_mail_delivered_since_the_first(engine: Engine) -> None:
     load(engine, *BASICS[:-1], {**CONTACT, "email": "joe@acme.example"})
     with dovecot() as imap:
-        deliver(imap, "m1", "m2")
+        deliver(imap, NOW, "m1", "m2")
         first = poll_once(engine, imap.url, SETTINGS, NOW)
         assert (first.applied, first.duplicate) == (2, 0)
-        deliver(imap, "m3")
+        deliver(imap, NOW, "m3")
         second = poll_once(engine, imap.url, SETTINGS, NOW)
         assert (second.applied, second.duplicate) == (1, 0)  # m1 and m2 were not read again
         third = poll_once(engine, imap.url, SETTINGS, NOW)

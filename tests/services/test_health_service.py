@@ -158,6 +158,19 @@ def test_a_client_reply_to_outreach_engages_and_opens_a_request(engine: Engine) 
     assert snapshot.responsiveness == 0
 
 
+def test_a_deleted_reply_is_no_exchange(engine: Engine) -> None:
+    load(
+        engine,
+        *BASICS,
+        message("o-1", "t-9", "2026-10-06T14:00:00Z", "outbound"),  # our check-in: outreach
+        message("r-1", "t-9", "2026-10-07T14:00:00Z", deleted=True),  # deleted at the source
+    )
+    snapshot = snapshot_of(engine, date(2026, 10, 8))
+    # A deleted message counts as neither a request nor a response, nor as a reply: the
+    # outreach alone is no exchange, and there never was one → 0 (PRODUCT.md 5).
+    assert snapshot.engagement == 0
+
+
 def test_a_meeting_is_a_two_way_exchange(engine: Engine) -> None:
     meeting = {"type": "activity", "id": "act-1", "account": "acme", "by": "u-ana",
                "at": "2026-09-20T15:00:00Z", "kind": "meeting"}  # fmt: skip

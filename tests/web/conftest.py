@@ -9,6 +9,7 @@ from keepwell.services.tokens import create_token
 from keepwell.services.users import find_user
 from keepwell.store.db import transaction
 from people import NOW, MakeToken, ensure_user
+from writebook import app_client  # noqa: F401 (a fixture: the small book's app)
 
 
 @pytest.fixture

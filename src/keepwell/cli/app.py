@@ -63,6 +63,17 @@ COMMANDS: dict[str, Entry] = {
     "alerts": Entry("alerts", "Alerts to CSMs: planned, sent, failed."),
     "user": Entry("users", "People who sign in: add, set a password, deactivate."),
     "token": Entry("users", "API tokens (sent as 'Authorization: Bearer TOKEN')."),
+    "deliveries": Entry("deliveries", "Webhook deliveries: stored, applied, failed."),
+    "jobs": Entry("jobs", "Background jobs: what ran, how it ended."),
+    "slack": Entry("slack", "Slack channels mapped to accounts."),
+    "worker": Entry(
+        "worker",
+        (
+            "Run background jobs (deliveries, alerts, periodic tasks) until stopped. With"
+            " KEEPWELL_REDIS_URL: as many workers as you like; otherwise it consumes the SQLite"
+            " queue beside the database, which `keepwell serve` also does."
+        ),
+    ),
 }
 
 

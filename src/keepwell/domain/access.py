@@ -50,9 +50,9 @@ def _grant(everywhere: Iterable[Role], own: Iterable[Role] = ()) -> Grant:
 
 
 A, M, C, V = Role.ADMIN, Role.MANAGER, Role.CSM, Role.VIEWER
-# A CSM writes only on the accounts they own now; a manager reads the book but writes only
-# band overrides and the reviews of their own CSMs; a viewer writes nothing.
-ACCOUNT_WRITE = _grant([A], own=[C])
+# A CSM writes only on the accounts they own now; a manager (covering for a CSM, stepping in
+# on an escalation) and an admin on any account; a viewer writes nothing.
+ACCOUNT_WRITE = _grant([A, M], own=[C])
 MATRIX: dict[Action, Grant] = {
     Action.READ_BOOK: _grant([A, M, C, V]),
     Action.READ_SCORECARD: _grant([A, M], own=[C]),

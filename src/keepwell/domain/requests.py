@@ -2,7 +2,8 @@
 
 A request is an issue raised by a client. It is opened by an inbound message in a thread with
 no open request; its first response is the first outbound message after it from a person on
-our side (bots and auto-replies excluded, internal notes never count); it is resolved only by
+our side (bots and auto-replies excluded, internal notes never count; a message deleted at
+the source counts as neither a request nor a response); it is resolved only by
 an explicit action (a `resolve`), and escalated by an `escalate`. A message we send that
 opens a thread is outreach, not a reply: it opens nothing. Requests are a pure function of a
 thread's events, so they can be rebuilt whenever an import adds to or changes a thread, in
@@ -40,6 +41,7 @@ class ThreadEvent(NamedTuple):
     kind: str  # inbound | outbound | internal | escalate | resolve
     account_id: str = ""  # messages only
     automated: bool = False  # bots and auto-replies
+    deleted: bool = False  # deleted at the source: kept, but counts as neither
     by: str | None = None  # resolve: who resolved it
     note: str | None = None  # resolve: the resolution note
     novel: bool = False  # escalate: the situation was new
@@ -76,6 +78,7 @@ class ThreadMessages:
     at: Sequence[int] = ()
     direction: Sequence[str] = ()  # inbound | outbound | internal
     automated: Sequence[bool] = ()
+    deleted: Sequence[bool] = ()  # empty: none deleted
 
     def __len__(self) -> int:
         return len(self.id)
@@ -171,6 +174,7 @@ def derive_requests(events: Iterable[ThreadEvent]) -> Iterator[DerivedRequest]:
             [e.at for e in messages],
             [e.kind for e in messages],
             [e.automated for e in messages],
+            [e.deleted for e in messages],
         ),
         ThreadActions(
             [e.thread_id for e in actions],
@@ -255,8 +259,12 @@ class _Events:
             (np.array(messages.at, dtype=np.int64), np.array(actions.at, dtype=np.int64))
         )
         self.thread = _codes(chain(messages.thread_id, actions.thread_id), total)
+        # Messages that never open a request nor answer one: bots and auto-replies, and
+        # messages deleted at the source (kept for the record, PRODUCT.md 8).
         self.automated = np.zeros(total, dtype=bool)
         self.automated[:count] = messages.automated
+        if len(messages.deleted):
+            self.automated[:count] |= np.asarray(messages.deleted, dtype=bool)
         self.novel = np.zeros(total, dtype=bool)
         self.novel[count:] = actions.novel
 

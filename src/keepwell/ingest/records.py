@@ -183,6 +183,8 @@ MESSAGE = RecordType(
         Field("channel", f.one_of("slack", "email", "phone", "meeting", "other"), required=True),
         Field("automated", f.boolean, default=False),
         Field("text", f.text(100_000)),
+        # Deleted at the source (a Slack deletion): kept, never a request nor a response.
+        Field("deleted", f.boolean, default=False),
     ),
 )
 

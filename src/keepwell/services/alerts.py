@@ -449,7 +449,7 @@ def configured_senders(
 
     senders: dict[str, Sender] = {"log": LogSender()}
     if slack_token:
-        from keepwell.integrations.notify.slack import SlackSender
+        from keepwell.integrations.slack.client import SlackSender
 
         senders["slack"] = SlackSender(slack_token, slack_api_url)
     if smtp_url:

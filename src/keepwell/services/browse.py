@@ -74,6 +74,23 @@ def get_account(
     return (row[0], row[1]) if row else None
 
 
+def get_user(session: Session, user_id: str) -> User | None:
+    return session.get(User, user_id)
+
+
+def get_request(session: Session, request_id: str) -> Request | None:
+    return session.get(Request, request_id)
+
+
+def get_message(session: Session, message_id: str) -> Message | None:
+    return session.get(Message, message_id)
+
+
+def database_answers(session: Session) -> None:
+    """A round trip to the database (the health check): raises when it cannot answer."""
+    session.execute(select(1))
+
+
 def list_users(session: Session, role: str | None, limit: int, offset: int) -> Page[User]:
     query = select(User).order_by(User.name, User.id)
     if role:

@@ -316,7 +316,7 @@ class _BookArrays:
                 func.min(case((whole.c.direction == INBOUND, whole.c.at))).label("first_in"),
                 func.min(case((whole.c.direction == OUTBOUND, whole.c.at))).label("first_out"),
             )
-            .where(whole.c.thread_id.in_(threads))
+            .where(whole.c.thread_id.in_(threads), ~whole.c.deleted)
             .group_by(whole.c.thread_id)
             .subquery()
         )
@@ -332,7 +332,10 @@ class _BookArrays:
                 micros(firsts.c.first_out),
             )
             .join(firsts, firsts.c.thread_id == columns.thread_id)
-            .where(columns.at >= since, columns.direction.in_((INBOUND, OUTBOUND)))
+            # a message deleted at the source is kept for the record, and is no exchange
+            .where(
+                columns.at >= since, columns.direction.in_((INBOUND, OUTBOUND)), ~columns.deleted
+            )
         )
         rows = [row for row in bulk.raw_rows(self.connection, query) if row[0] in self.index]
         if not rows:

@@ -429,7 +429,9 @@ def _events_from_file(
 
 
 # The columns of the stored rows that replay a thread, in the order the events take them.
-_MESSAGE_EVENT_COLUMNS = ("id", "account_id", "thread_id", "at", "direction", "automated")
+_MESSAGE_EVENT_COLUMNS = (
+    "id", "account_id", "thread_id", "at", "direction", "automated", "deleted"
+)  # fmt: skip
 _RESOLVE_EVENT_COLUMNS = ("thread_id", "at", "by_id", "note")
 _ESCALATE_EVENT_COLUMNS = ("thread_id", "at", "by_id", "novel")
 

@@ -12,6 +12,8 @@ DETACH, `PRAGMA foreign_keys`, `journal_mode`) run on a connection before it beg
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,7 +59,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # millions of rows in fewer, fuller pages (a 2M-message import inserts and indexes
     # ~20% faster). A no-op on an existing database, and it must come before WAL.
     cursor.execute("PRAGMA page_size=16384")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _switch_to_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA cache_size=-262144")  # 256 MiB: bulk imports touch many pages
@@ -65,6 +67,20 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # ANALYZE samples about this many rows of each index instead of reading it whole.
     cursor.execute("PRAGMA analysis_limit=1000")
     cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    # Two processes opening a new database at once both convert it to WAL, which needs an
+    # exclusive lock; SQLite answers one of them "database is locked" at once, without its
+    # busy timeout, to avoid a deadlock. The other's conversion takes milliseconds: retry.
+    for attempt in range(100):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 99:
+                raise
+            time.sleep(0.05)
 
 
 def _sqlite_begin(connection: Connection) -> None:

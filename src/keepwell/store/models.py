@@ -145,6 +145,8 @@ class Message(Base):
     # True for bots and auto-replies: they never count as a first response (PRODUCT.md 3).
     automated: Mapped[bool] = mapped_column(Boolean, default=False)
     text: Mapped[str | None] = mapped_column(Text)
+    # Deleted at the source: kept for the record, never a request nor a response.
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     source_hash: Mapped[int | None] = mapped_column(BigInteger)
 
 
@@ -485,3 +487,80 @@ class AuditEntry(Base):
     subject: Mapped[str] = mapped_column(String(300))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Delivery(Base):
+    """A webhook delivery as it came (issue 15 §1): stored raw and answered at once, applied
+    by a background job. One row per source and external id, however often it is resent.
+
+    States: pending (to apply), failed (an attempt failed, retried with backoff), dead (the
+    last attempt failed), held (waits for a mapping, say of its Slack channel: `scope`),
+    applied."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        Index("ix_deliveries_state_id", "state", "id"),
+        Index("ix_deliveries_scope", "scope"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(200))
+    # What a mapping releases it by: a Slack channel id.
+    scope: Mapped[str | None] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(8))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MessageEdit(Base):
+    """A message's text before an edit at the source, kept when the edit replaced it."""
+
+    __tablename__ = "message_edits"
+
+    message_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    edited_at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    previous_text: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
+
+
+class SlackChannel(Base):
+    """A Slack channel shared with a client: its messages are the account's."""
+
+    __tablename__ = "slack_channels"
+
+    channel_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    mapped_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SlackUnknownUser(Base):
+    """A Slack user who wrote in an account's channel and is neither a contact nor a team
+    member (by `slack_user_id`): listed for mapping."""
+
+    __tablename__ = "slack_unknown_users"
+
+    slack_user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(64))
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Job(Base):
+    """A background job's record (issue 15): what ran, its state, attempts and last error."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_finished_at", "finished_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the queue's task id
+    name: Mapped[str] = mapped_column(String(200))
+    args: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))  # running, done, retrying, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

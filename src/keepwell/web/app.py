@@ -8,24 +8,30 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from keepwell import __version__
+from keepwell.services import browse
 from keepwell.store.db import make_sessionmaker, require_current_schema
 from keepwell.web import pages
-from keepwell.web.api import inbox, records, reports, scorecards
+from keepwell.web.api import actions, inbox, records, reports, scorecards
 from keepwell.web.api.schemas import Health
 from keepwell.web.auth import current_user
 from keepwell.web.deps import SessionDep, refuse_nul
+from keepwell.web.integrations import slack as slack_events
+from keepwell.web.jobs import consuming
 from keepwell.web.security import SecurityHeaders, with_inline_script_hashes
 
 STATIC = Path(__file__).with_name("static")
 SWAGGER = "/static/vendor/swagger-ui"
 
 
-def create_app(engine: Engine) -> FastAPI:
+def create_app(engine: Engine, *, run_jobs: bool = False) -> FastAPI:
     """The app on a migrated database. It never migrates (`keepwell migrate` and `serve` do,
-    before it starts): on a schema behind, it refuses to start (`SchemaBehind`)."""
+    before it starts): on a schema behind, it refuses to start (`SchemaBehind`).
+
+    `run_jobs`: consume the job queue in threads of this process (`keepwell serve` on the
+    embedded SQLite queue), started and stopped with the app."""
     require_current_schema(engine)
     app = FastAPI(
         title="Keepwell",
@@ -34,6 +40,7 @@ def create_app(engine: Engine) -> FastAPI:
         docs_url=None,  # served below from vendored files: no CDN
         redoc_url=None,
         dependencies=[Depends(refuse_nul)],
+        lifespan=consuming if run_jobs else None,
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.engine = engine
@@ -44,11 +51,13 @@ def create_app(engine: Engine) -> FastAPI:
     app.include_router(reports.router, dependencies=signed_in)
     app.include_router(inbox.router, dependencies=signed_in)
     app.include_router(scorecards.router, dependencies=signed_in)
+    app.include_router(actions.router, dependencies=signed_in)
+    app.include_router(slack_events.router)  # signed by Slack: no user session
     pages.install(app)
 
     @app.get("/healthz", response_model=Health, tags=["ops"])
     def healthz(session: SessionDep) -> Health:
-        session.execute(text("SELECT 1"))
+        browse.database_answers(session)
         return Health(status="ok", database=engine.dialect.name)
 
     @app.get("/docs", include_in_schema=False)

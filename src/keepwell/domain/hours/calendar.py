@@ -33,7 +33,6 @@ INF = 2**62  # microseconds: an instant after every supported one
 MIN_YEAR, MAX_YEAR = 1000, 9000  # the engine's supported years, with room for margins
 MAX_AMOUNT = 2**60  # microseconds: ~36 000 years of business time, far from overflow
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICRO = timedelta(microseconds=1)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _MARGIN = timedelta(days=3)  # local dates compiled beyond the range: covers any UTC offset
 
@@ -392,13 +391,8 @@ def calendar_for(schedule: Schedule) -> BusinessCalendar:
     return BusinessCalendar(schedule)
 
 
-def to_micros(instant: datetime) -> int:
-    """An aware datetime as microseconds since the Unix epoch, exactly."""
-    if instant.tzinfo is UTC:
-        return (instant - EPOCH) // _MICRO  # the common case: no offset to ask for
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValueError(f"naive datetime {instant.isoformat()}: instants need a time zone")
-    return (instant - EPOCH) // _MICRO
+# An aware datetime as microseconds since the Unix epoch (the timeline's, one definition).
+to_micros = timeline.micros
 
 
 def from_micros(micros: int, schedule: Schedule) -> datetime:

@@ -1,4 +1,5 @@
-"""Alerts out: one sender per channel (Slack DM, SMTP email, the log), the same shape each.
+"""Alerts out: one sender per channel, the same shape each: SMTP email and the log here, the
+Slack DM in `integrations/slack/client.py` (each vendor SDK only in its own folder).
 
 `send` delivers or raises `SendFailed`, saying whether the failure is permanent (retrying
 cannot help: the destination is disabled) and whether it is the whole channel's (a revoked

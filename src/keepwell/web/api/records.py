@@ -17,7 +17,6 @@ from keepwell.services.health import (
     backtest_report,
     today_in,
 )
-from keepwell.store.models import Message, Request, User
 from keepwell.web.api.pagination import PagingDep
 from keepwell.web.api.params import DAY_RULE, INSTANT_RULE, Day, Instant
 from keepwell.web.api.schemas import AccountOut, MessageOut, Page, RequestOut, UserOut
@@ -126,7 +125,7 @@ def list_users(
 
 @router.get("/users/{user_id}", response_model=UserOut, tags=["users"])
 def get_user(user_id: str, session: SessionDep) -> UserOut:
-    user = session.get(User, user_id)
+    user = browse.get_user(session, user_id)
     if user is None:
         raise HTTPException(404, f"no user {user_id!r}")
     return UserOut.model_validate(user)
@@ -154,7 +153,7 @@ def list_requests(
 
 @router.get("/requests/{request_id}", response_model=RequestOut, tags=["requests"])
 def get_request(request_id: str, session: SessionDep) -> RequestOut:
-    request = session.get(Request, request_id)
+    request = browse.get_request(session, request_id)
     if request is None:
         raise HTTPException(404, f"no request {request_id!r}")
     return RequestOut.model_validate(request)
@@ -181,7 +180,7 @@ def list_messages(
 
 @router.get("/messages/{message_id}", response_model=MessageOut, tags=["messages"])
 def get_message(message_id: str, session: SessionDep) -> MessageOut:
-    message = session.get(Message, message_id)
+    message = browse.get_message(session, message_id)
     if message is None:
         raise HTTPException(404, f"no message {message_id!r}")
     return MessageOut.model_validate(message)

@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 
 from keepwell.web.auth import SignInRequired
-from keepwell.web.pages import signin, today
+from keepwell.web.pages import accounts, forms, signin, today
 
 
 def install(app: FastAPI) -> None:
@@ -18,3 +18,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(SignInRequired, to_login)
     app.include_router(signin.router)
     app.include_router(today.router)
+    app.include_router(accounts.router)
+    app.include_router(forms.router)

@@ -27,6 +27,7 @@ class NavItem:
 # Each page adds itself here with the roles that may open it.
 NAV = (
     NavItem("Today", "/"),
+    NavItem("Accounts", "/accounts"),
     NavItem("API", "/docs"),
     NavItem("Password", "/account/password"),
 )

@@ -1,5 +1,7 @@
-"""Alerts as Slack DMs from the Keepwell app (slack_sdk's WebClient), with
-KEEPWELL_SLACK_BOT_TOKEN; KEEPWELL_SLACK_API_URL points it elsewhere (a fake in tests).
+"""Slack's Web API, the one file that imports slack_sdk's WebClient: alerts as Slack DMs
+from the Keepwell app, with KEEPWELL_SLACK_BOT_TOKEN; KEEPWELL_SLACK_API_URL points it
+elsewhere (a fake in tests). (Incoming events are checked by `verify.py`, with slack_sdk's
+SignatureVerifier.)
 
 Every DM carries the alert's id in its message metadata, so that after a worker died between
 posting and recording, the DM's history tells whether the alert went out (`delivered`).
@@ -38,8 +40,7 @@ _APP_BROKEN = {
 
 class SlackSender:
     def __init__(self, token: str, base_url: str | None = None, timeout: int = 30) -> None:
-        url = base_url.rstrip("/") + "/" if base_url else WebClient.BASE_URL
-        self._client = WebClient(token=token, timeout=timeout, base_url=url)
+        self._client = web_client(token, base_url, timeout)
 
     def send(self, outgoing: Outgoing) -> None:
         try:
@@ -80,3 +81,9 @@ def _failure(exc: SlackApiError) -> SendFailed:
     if error in _APP_BROKEN:
         return SendFailed(f"Slack: {error}", permanent=True, whole_channel=True)
     return SendFailed(f"Slack: {error}", permanent=error in _ADDRESS_GONE)
+
+
+def web_client(token: str, base_url: str | None = None, timeout: int = 30) -> WebClient:
+    """A Web API client for the bot token; `base_url` points it at a local fake in tests."""
+    url = base_url.rstrip("/") + "/" if base_url else WebClient.BASE_URL
+    return WebClient(token=token, timeout=timeout, base_url=url)

@@ -1,0 +1,249 @@
+"""Webhook speed (issue 15): signed Slack message events from 20 concurrent senders to
+`keepwell serve` on this machine, then the time until every accepted event is applied.
+
+    uv run python bench/webhooks.py [--events N] [--senders N] [--database-url URL]
+
+It loads the demo book into a temporary SQLite database (or the empty PostgreSQL database
+named by --database-url), maps a Slack channel to each of 20 accounts, starts `keepwell
+serve` with a signing secret (its job consumer inside, on the SQLite queue beside a temp
+file), and sends from this process, a separate one from the server. Events: client messages
+opening threads and CSM replies in them, each really signed.
+
+Prints figures and a last line of JSON: `events_per_second` (accepted, 2xx), `p99_ms` (of
+the answers), `lag_seconds` (from the last accepted answer until all are applied).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import orjson
+from sqlalchemy import func, select
+
+from keepwell.integrations.slack.verify import sign
+from keepwell.services import slack
+from keepwell.store.db import make_engine, transaction
+from keepwell.store.models import Account, Contact, Delivery, User
+
+SECRET = "bench-signing-secret"
+KEEPWELL = [sys.executable, "-c", "from keepwell.cli import main; main()"]
+CHANNELS = 20
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _setup(url: str, env: dict[str, str]) -> list[tuple[str, str, str]]:
+    """The demo book, and CHANNELS channels mapped: (channel, client's slack id, CSM's)."""
+    subprocess.run([*KEEPWELL, "demo"], env=env, check=True, stdout=subprocess.DEVNULL)
+    engine = make_engine(url)
+    with transaction(engine) as session:
+        rows = session.execute(
+            select(Account.id, User.slack_user_id, func.min(Contact.slack_user_id))
+            .join(User, User.id == Account.owner_id)
+            .join(Contact, Contact.account_id == Account.id)
+            .where(User.slack_user_id.is_not(None), Contact.slack_user_id.is_not(None))
+            .group_by(Account.id, User.slack_user_id)
+            .order_by(Account.id)
+            .limit(CHANNELS)
+        ).all()
+    channels = []
+    for n, (account, csm, client) in enumerate(rows):
+        channel = f"CBENCH{n:04d}"
+        slack.map_channel(engine, channel, account, datetime.now(UTC))
+        channels.append((channel, client or "UCLIENT", csm))
+    engine.dispose()
+    return channels
+
+
+def _events(count: int, channels: list[tuple[str, str, str]]) -> list[bytes]:
+    """Client questions, each answered by the CSM in its thread two events later."""
+    rng = random.Random(7)
+    base = int(time.time()) - 3600
+    bodies, open_threads = [], []
+    for n in range(count):
+        ts = f"{base + n // 1000}.{n % 1000:03d}{rng.randrange(1000):03d}"
+        if open_threads and n % 3 == 2:
+            channel, thread, _, csm = open_threads.pop(0)
+            event = {"type": "message", "channel": channel, "user": csm, "ts": ts,
+                     "thread_ts": thread, "text": "On it, fix by 4pm."}  # fmt: skip
+        else:
+            channel, client, csm = channels[n % len(channels)]
+            event = {"type": "message", "channel": channel, "user": client, "ts": ts,
+                     "text": f"Question {n}: the report is wrong"}  # fmt: skip
+            open_threads.append((channel, ts, client, csm))
+        envelope = {"type": "event_callback", "team_id": "TBENCH", "api_app_id": "ABENCH",
+                    "event_id": f"EvBENCH{n:08d}", "event_time": base, "event": event}  # fmt: skip
+        bodies.append(orjson.dumps(envelope))
+    return bodies
+
+
+async def _send(port: int, path: str, bodies: list[bytes], senders: int) -> _Sent:
+    """Post every body from `senders` keep-alive connections at once.
+
+    A small HTTP/1.1 client on asyncio streams rather than httpx: httpx.AsyncClient spends
+    about 1.8 ms of CPU a request, and on this 2-core machine topped out at 540 requests/s
+    against a server that answers without doing anything, where this one sends 11,000/s. The
+    senders would otherwise measure themselves, not Keepwell."""
+    sent = _Sent()
+    queue = iter(bodies)
+
+    async def sender() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        for body in queue:
+            headers = sign(body, SECRET, int(time.time()))
+            head = (
+                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                f"X-Slack-Request-Timestamp: {headers['X-Slack-Request-Timestamp']}\r\n"
+                f"X-Slack-Signature: {headers['X-Slack-Signature']}\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            )
+            start = time.perf_counter()
+            writer.write(head.encode() + body)
+            status = await _response_status(reader)
+            sent.latencies.append(time.perf_counter() - start)
+            if 200 <= status < 300:
+                sent.accepted += 1
+                sent.last_accepted = time.perf_counter()
+        writer.close()
+
+    await asyncio.gather(*(sender() for _ in range(senders)))
+    return sent
+
+
+@dataclass
+class _Sent:
+    latencies: list[float] = field(default_factory=list)
+    accepted: int = 0
+    last_accepted: float = 0.0
+
+
+async def _response_status(reader: asyncio.StreamReader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    length = next(
+        (
+            int(line.split(b":", 1)[1])
+            for line in lines
+            if line.lower().startswith(b"content-length:")
+        ),
+        0,
+    )
+    await reader.readexactly(length)
+    return int(lines[0].split()[1])
+
+
+def _applied(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        with transaction(engine) as session:
+            return int(
+                session.scalar(
+                    select(func.count()).select_from(Delivery).where(Delivery.state == "applied")
+                )
+                or 0
+            )
+    finally:
+        engine.dispose()
+
+
+def _forget_queue(redis_url: str, name: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(match=f"huey.*{name}*"):
+        client.delete(key)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--senders", type=int, default=20)
+    parser.add_argument("--database-url", help="an empty database (default: a temp SQLite)")
+    parser.add_argument(
+        "--redis-url",
+        help="production mode: the queue in Redis, applied by a `keepwell worker` process "
+        "(default: the embedded SQLite queue, applied by threads inside `keepwell serve`)",
+    )
+    parser.add_argument("--max-lag", type=float, default=300, help="give up waiting after")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="kw-webhooks-"))
+    url = args.database_url or f"sqlite:///{folder / 'keepwell.db'}"
+    port = _free_port()
+    env = {**os.environ, "KEEPWELL_DATABASE_URL": url, "KEEPWELL_SLACK_SIGNING_SECRET": SECRET,
+           "KEEPWELL_JOBS_PATH": str(folder / "jobs.db")}  # fmt: skip
+    env.pop("KEEPWELL_REDIS_URL", None)
+    if args.redis_url:
+        env.update(KEEPWELL_REDIS_URL=args.redis_url, KEEPWELL_JOBS_QUEUE=f"bench-{port}")
+    channels = _setup(url, env)
+    bodies = _events(args.events, channels)
+    log = (folder / "serve.log").open("wb")
+    server = subprocess.Popen(
+        [*KEEPWELL, "serve", "--port", str(port)], env={**env, "KEEPWELL_LOG": "warning"},
+        stdout=log, stderr=log,
+    )  # fmt: skip
+    worker = None
+    if args.redis_url:
+        worker = subprocess.Popen([*KEEPWELL, "worker"], env=env, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        print(
+            f"serving {url} on {base}; sending {len(bodies):,} events from {args.senders} senders"
+        )
+        start = time.perf_counter()
+        sent = asyncio.run(_send(port, "/integrations/slack/events", bodies, args.senders))
+        latencies, accepted, last = sent.latencies, sent.accepted, sent.last_accepted
+        sent_for = last - start
+        while _applied(url) < accepted and time.perf_counter() - last < args.max_lag:
+            time.sleep(0.05)
+        lag = time.perf_counter() - last
+        applied = _applied(url)
+    finally:
+        for process in (server, worker):
+            if process is not None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=60)
+        if args.redis_url:
+            _forget_queue(args.redis_url, f"bench-{port}")
+    latencies.sort()
+    figures = {
+        "database": url.split(":")[0],
+        "queue": "redis, keepwell worker" if args.redis_url else "sqlite, inside serve",
+        "events": len(bodies),
+        "senders": args.senders,
+        "accepted": accepted,
+        "applied": applied,
+        "events_per_second": round(accepted / sent_for, 1),
+        "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
+        "lag_seconds": round(lag, 2),
+    }
+    print(f"accepted {accepted:,} in {sent_for:.2f} s; applied {applied:,} {lag:.2f} s after")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""The tasks: each calls one service; no rule lives here.
+
+Registered on a queue bound to one database (`register`), so the web process that enqueues
+and the worker that runs them name the same tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from huey import Huey, signals
+from huey.api import Task
+from sqlalchemy import Engine
+
+from keepwell.config import Settings
+from keepwell.domain.sla import SlaTargets
+from keepwell.integrations.slack import SOURCE as SLACK
+from keepwell.integrations.slack import apply as slack
+from keepwell.jobs.periodic import EVERY_MINUTE
+from keepwell.services import deliveries, jobs
+
+log = logging.getLogger(__name__)
+
+APPLY_DELIVERY = "apply_delivery"
+APPLY_DELIVERIES = "apply_deliveries"
+# Jobs recorded only when they fail: a delivery is its own record (`deliveries`), and
+# thousands a minute of "done" rows would bury what the admin looks for; so would a row a
+# minute for each periodic task run every minute.
+QUIET_WHEN_DONE = {APPLY_DELIVERY, APPLY_DELIVERIES, *EVERY_MINUTE}
+
+
+def appliers(settings: Settings) -> dict[str, deliveries.Applier]:
+    """Each source's applier, configured."""
+    targets = SlaTargets(settings.sla_first_response_seconds, settings.sla_resolution_business_days)
+    return {
+        SLACK: partial(slack.apply, resolve_emoji=settings.slack_resolve_emoji, targets=targets)
+    }
+
+
+def register(huey: Huey, engine: Engine, settings: Settings) -> dict[str, Any]:
+    """Register every task on `huey`, bound to `engine`, and the job record; return the
+    tasks by name (calling one enqueues it)."""
+    sources = appliers(settings)
+
+    @huey.task(
+        # Huey retries on `DeliveryFailed`; the delivery's own count decides when it is dead.
+        retries=deliveries.MAX_ATTEMPTS,
+        retry_delay=deliveries.RETRY_DELAY,
+        retry_backoff=deliveries.RETRY_BACKOFF,
+        name=APPLY_DELIVERY,
+    )
+    def apply_delivery(delivery_id: int) -> None:
+        deliveries.apply_delivery(engine, delivery_id, sources, datetime.now(UTC))
+
+    @huey.task(name=APPLY_DELIVERIES)
+    def apply_deliveries(delivery_ids: list[int]) -> None:
+        # Deliveries stored together: the first claims the others with it. One that fails
+        # is retried on its own, by its own job, with backoff.
+        failed = deliveries.apply_many(engine, delivery_ids, sources, datetime.now(UTC))
+        for delivery_id in failed:
+            apply_delivery.schedule((delivery_id,), delay=deliveries.RETRY_DELAY)
+
+    _record_jobs(huey, engine)
+    return {APPLY_DELIVERY: apply_delivery, APPLY_DELIVERIES: apply_deliveries}
+
+
+def _record_jobs(huey: Huey, engine: Engine) -> None:
+    @huey.signal(signals.SIGNAL_EXECUTING)
+    def started(signal: str, task: Task, *_: Any) -> None:
+        if task.name not in QUIET_WHEN_DONE:
+            _record(engine, task, jobs.RUNNING)
+
+    @huey.signal(signals.SIGNAL_COMPLETE)
+    def done(signal: str, task: Task, *_: Any) -> None:
+        if task.name not in QUIET_WHEN_DONE:
+            _record(engine, task, jobs.DONE)
+
+    @huey.signal(signals.SIGNAL_ERROR)
+    def failed(signal: str, task: Task, exc: BaseException | None = None, *_: Any) -> None:
+        state = jobs.RETRYING if task.retries else jobs.FAILED
+        error = f"{type(exc).__name__}: {exc}" if exc else None
+        _record(engine, task, state, error, attempt=task.name in QUIET_WHEN_DONE)
+
+
+def _record(
+    engine: Engine, task: Task, state: str, error: str | None = None, *, attempt: bool = False
+) -> None:
+    try:
+        args = repr(task.args)[:500] if task.args else None
+        now = datetime.now(UTC)
+        jobs.record(engine, task.id, task.name, args, state, now, error, attempt=attempt)
+    except Exception:  # the record must never make a job fail
+        log.exception("could not record job %s", task.id)

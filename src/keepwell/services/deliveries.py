@@ -1,0 +1,377 @@
+"""Webhook deliveries (issue 15 §1): stored raw and answered at once, applied by a job,
+exactly once, retried with backoff, dead after the last try.
+
+Exactly once: the job claims a delivery with an optimistic update (`state` from pending or
+failed to applying, on one row: only one claim can win) and applies it and marks it applied
+in the same transaction. A worker killed in the middle leaves nothing of it written and the
+delivery pending, and it is run again (the periodic sweep re-enqueues what waits too long).
+Applying is idempotent besides: it goes through the import, keyed by the source's ids.
+
+Fresh deliveries of one source are applied together (up to `BATCH` in one transaction: one
+import instead of hundreds); if that fails, the job's own delivery is applied alone, so one
+bad delivery never holds the others back: each has its own job.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy.orm import Session
+
+from keepwell.store.db import transaction
+from keepwell.store.models import Delivery
+from keepwell.store.upsert import insert
+
+log = logging.getLogger(__name__)
+
+PENDING, APPLYING, APPLIED = "pending", "applying", "applied"
+FAILED, DEAD, HELD = "failed", "dead", "held"
+STATES = (PENDING, APPLIED, FAILED, DEAD, HELD)
+MAX_ATTEMPTS = 5
+RETRY_DELAY = 2.0  # seconds before the second attempt; doubled for each one after
+RETRY_BACKOFF = 2.0
+BATCH = 200
+# A delivery pending (or failed past its retry time) this long has lost its job: a worker
+# was killed while holding it. The sweep enqueues it again.
+STALE_AFTER = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class StoredDelivery:
+    id: int
+    source: str
+    external_id: str
+    scope: str | None
+    body: str
+
+
+# What applies a source's deliveries into the session's transaction; returns the ids of
+# those held (waiting for a mapping) with the scope that holds them.
+Applier = Callable[[Session, Sequence[StoredDelivery]], dict[int, str]]
+
+
+@dataclass(frozen=True)
+class Received:
+    id: int | None  # None: a repeat of a delivery already stored
+    new: bool
+
+
+class DeliveryFailed(Exception):
+    """Applying a delivery failed; it will be tried again."""
+
+
+class UnknownDelivery(Exception):
+    """No delivery has this id."""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A verified delivery, to store."""
+
+    source: str
+    external_id: str
+    body: str
+    scope: str | None = None
+
+
+def receive(
+    engine: Engine,
+    source: str,
+    external_id: str,
+    body: str,
+    now: datetime,
+    scope: str | None = None,
+) -> Received:
+    """Store a verified delivery as it came, once per source and external id."""
+    return receive_many(engine, [Incoming(source, external_id, body, scope)], now)[0]
+
+
+def receive_many(engine: Engine, incoming: Sequence[Incoming], now: datetime) -> list[Received]:
+    """Store verified deliveries in one transaction (requests that arrive together share
+    one commit), each once per source and external id; answers in the same order."""
+    fresh = list({(i.source, i.external_id): i for i in incoming}.values())
+    rows = [_row(i, now) for i in fresh]
+    with transaction(engine, writes=True) as session:
+        statement = (
+            insert(session, Delivery.__table__)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["source", "external_id"])
+            .returning(Delivery.id, Delivery.source, Delivery.external_id)
+        )
+        stored = {(source, key): id_ for id_, source, key in session.execute(statement)}
+    answers, seen = [], set()
+    for i in incoming:
+        key = (i.source, i.external_id)
+        new_id = stored.get(key) if key not in seen else None
+        seen.add(key)
+        answers.append(Received(new_id, new_id is not None))
+    return answers
+
+
+def _row(incoming: Incoming, now: datetime) -> dict[str, object]:
+    return {
+        "source": incoming.source,
+        "external_id": incoming.external_id,
+        "scope": incoming.scope,
+        "received_at": now,
+        "body": incoming.body,
+        "state": PENDING,
+        "attempts": 0,
+    }
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds before the attempt after `attempts` failed ones."""
+    return RETRY_DELAY * RETRY_BACKOFF ** max(attempts - 1, 0)
+
+
+def apply_delivery(
+    engine: Engine, delivery_id: int, appliers: dict[str, Applier], now: datetime
+) -> str | None:
+    """Apply one delivery (and the fresh ones of its source beside it). Returns the state it
+    ended in, or None when it was not pending (applied by another job, say). Raises
+    `DeliveryFailed` when it failed and will be tried again; after the last attempt it is
+    dead, and nothing is raised."""
+    error: BaseException
+    try:
+        return _apply(engine, delivery_id, appliers, now, BATCH)
+    except _NothingElse as alone:  # it was alone: the failure is its own
+        error = alone.__cause__ or alone
+    except Exception:
+        log.exception("applying a batch with delivery %s failed; applying it alone", delivery_id)
+        try:
+            return _apply(engine, delivery_id, appliers, now, 1)
+        except Exception as exc:
+            error = exc
+    state = _record_failure(engine, delivery_id, error, now)
+    if state == FAILED:
+        raise DeliveryFailed(f"delivery {delivery_id}: {type(error).__name__}: {error}") from error
+    return state
+
+
+def apply_many(
+    engine: Engine, delivery_ids: Sequence[int], appliers: dict[str, Applier], now: datetime
+) -> list[int]:
+    """Apply deliveries stored together: the oldest still waiting claims the others with it
+    (`apply_delivery`), until none is left waiting. Returns those that failed (each to be
+    retried on its own)."""
+    failed: list[int] = []
+    remaining = list(delivery_ids)
+    while remaining:
+        waiting = _still_waiting(engine, remaining)
+        if not waiting:
+            break
+        try:
+            apply_delivery(engine, waiting[0], appliers, now)
+        except DeliveryFailed:
+            failed.append(waiting[0])
+        remaining = waiting[1:]
+    return failed
+
+
+def _still_waiting(engine: Engine, delivery_ids: list[int]) -> list[int]:
+    with transaction(engine) as session:
+        return list(
+            session.scalars(
+                select(Delivery.id)
+                .where(Delivery.id.in_(delivery_ids), Delivery.state.in_((PENDING, FAILED)))
+                .order_by(Delivery.id)
+            )
+        )
+
+
+class _NothingElse(Exception):
+    """Applying failed, and the batch held only the job's own delivery."""
+
+
+def _apply(
+    engine: Engine, delivery_id: int, appliers: dict[str, Applier], now: datetime, limit: int
+) -> str | None:
+    with transaction(engine, writes=True) as session:
+        _one_applier_at_a_time(session)
+        own = _claim(session, delivery_id)
+        if own is None:
+            return None
+        batch = [own, *_claim_fresh(session, own, limit - 1)]
+        try:
+            held = appliers[own.source](session, batch)
+        except Exception as exc:
+            if len(batch) == 1 and limit > 1:
+                raise _NothingElse() from exc
+            raise
+        _mark_applied(session, [d.id for d in batch if d.id not in held], now)
+        for delivery in batch:
+            if delivery.id in held:
+                _mark_held(session, delivery.id, held[delivery.id])
+    return HELD if delivery_id in held else APPLIED
+
+
+# The PostgreSQL advisory lock that applying deliveries takes: any fixed number of our own.
+APPLY_LOCK = 0x6B77646C76  # "kwdlv"
+
+
+def _one_applier_at_a_time(session: Session) -> None:
+    """Applying replays whole threads (the import rebuilds a thread's requests from its
+    messages): two transactions adding a question and its answer at once would each rebuild
+    the thread without the other's message, and the last to commit would win. So applying is
+    serialized: on SQLite by the write lock `transaction(writes=True)` takes at once, on
+    PostgreSQL by this lock, held until the transaction ends. Batches keep it cheap."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPLY_LOCK})
+
+
+def _claim(session: Session, delivery_id: int) -> StoredDelivery | None:
+    claimed = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.state.in_((PENDING, FAILED)))
+        .values(state=APPLYING, attempts=Delivery.attempts + 1)
+        .returning(
+            Delivery.id, Delivery.source, Delivery.external_id, Delivery.scope, Delivery.body
+        )
+    ).first()
+    return StoredDelivery(*claimed) if claimed else None
+
+
+def _claim_fresh(session: Session, own: StoredDelivery, limit: int) -> list[StoredDelivery]:
+    """Up to `limit` other pending deliveries of the same source, oldest first. Rows another
+    worker holds are skipped on PostgreSQL (SKIP LOCKED); SQLite has one writer at a time."""
+    if limit <= 0:
+        return []
+    ids = select(Delivery.id).where(Delivery.state == PENDING, Delivery.source == own.source)
+    ids = ids.order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True)
+    chosen = list(session.scalars(ids))
+    if not chosen:
+        return []
+    rows = session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(chosen), Delivery.state == PENDING)
+        .values(state=APPLYING, attempts=Delivery.attempts + 1)
+        .returning(
+            Delivery.id, Delivery.source, Delivery.external_id, Delivery.scope, Delivery.body
+        )
+    ).all()
+    return sorted((StoredDelivery(*row) for row in rows), key=lambda d: d.id)
+
+
+def _mark_applied(session: Session, ids: list[int], now: datetime) -> None:
+    if ids:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(ids))
+            .values(state=APPLIED, applied_at=now, error=None, retry_at=None)
+        )
+
+
+def _mark_held(session: Session, delivery_id: int, scope: str) -> None:
+    session.execute(
+        update(Delivery).where(Delivery.id == delivery_id).values(state=HELD, scope=scope)
+    )
+
+
+def _record_failure(engine: Engine, delivery_id: int, error: BaseException, now: datetime) -> str:
+    """Count the failed attempt (its own transaction: the attempt's was rolled back)."""
+    with transaction(engine, writes=True) as session:
+        row = session.execute(
+            select(Delivery.attempts, Delivery.state).where(Delivery.id == delivery_id)
+        ).first()
+        if row is None or row.state not in (PENDING, FAILED):
+            return row.state if row else DEAD
+        attempts = row.attempts + 1
+        state = DEAD if attempts >= MAX_ATTEMPTS else FAILED
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id)
+            .values(
+                state=state,
+                attempts=attempts,
+                error=f"{type(error).__name__}: {error}"[:2000],
+                retry_at=now + timedelta(seconds=retry_delay(attempts)),
+            )
+        )
+    log.warning("delivery %s attempt %s failed (%s): %s", delivery_id, attempts, state, error)
+    return state
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    id: int
+    source: str
+    external_id: str
+    scope: str | None
+    received_at: datetime
+    state: str
+    attempts: int
+    error: str | None
+    applied_at: datetime | None
+
+
+def list_deliveries(
+    engine: Engine, *, states: Sequence[str] = (), limit: int = 100
+) -> list[DeliveryRow]:
+    """The latest deliveries, newest first; only those in `states` when given."""
+    query = select(
+        Delivery.id,
+        Delivery.source,
+        Delivery.external_id,
+        Delivery.scope,
+        Delivery.received_at,
+        Delivery.state,
+        Delivery.attempts,
+        Delivery.error,
+        Delivery.applied_at,
+    ).order_by(Delivery.id.desc())
+    if states:
+        query = query.where(Delivery.state.in_(states))
+    with transaction(engine) as session:
+        return [DeliveryRow(*row) for row in session.execute(query.limit(limit))]
+
+
+def count_by_state(engine: Engine) -> dict[str, int]:
+    with transaction(engine) as session:
+        rows = session.execute(select(Delivery.state, func.count()).group_by(Delivery.state)).all()
+    return {state: count for state, count in rows}
+
+
+def replay(engine: Engine, delivery_id: int) -> None:
+    """Make a delivery pending again, from its first attempt (the caller enqueues it).
+    Applying is idempotent: an applied delivery replayed changes nothing."""
+    with transaction(engine, writes=True) as session:
+        changed = session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id)
+            .values(state=PENDING, attempts=0, error=None, retry_at=None)
+        ).rowcount  # type: ignore[attr-defined]
+    if not changed:
+        raise UnknownDelivery(f"no delivery {delivery_id}")
+
+
+def release_held(session: Session, source: str, scope: str) -> list[int]:
+    """Make the deliveries held for `scope` pending again (a mapping now covers them)."""
+    rows = session.execute(
+        update(Delivery)
+        .where(Delivery.source == source, Delivery.scope == scope, Delivery.state == HELD)
+        .values(state=PENDING, attempts=0, error=None)
+        .returning(Delivery.id)
+    )
+    return sorted(rows.scalars())
+
+
+def lost(engine: Engine, now: datetime, stale_after: timedelta = STALE_AFTER) -> list[int]:
+    """Deliveries whose job was lost (a killed worker): pending longer than `stale_after`,
+    or failed and past their retry time by as long."""
+    cutoff = now - stale_after
+    with transaction(engine) as session:
+        return list(
+            session.scalars(
+                select(Delivery.id)
+                .where(
+                    ((Delivery.state == PENDING) & (Delivery.received_at <= cutoff))
+                    | ((Delivery.state == FAILED) & (Delivery.retry_at <= cutoff))
+                )
+                .order_by(Delivery.id)
+            )
+        )

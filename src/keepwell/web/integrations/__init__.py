@@ -1,0 +1,1 @@
+"""Endpoints the vendors call (webhooks): signed by the vendor, never by a user session."""

@@ -1,0 +1,76 @@
+"""`keepwell serve` as a real server: a signed Slack event over a socket, applied by the
+job consumer running inside it, and a clean stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import Engine, func, select
+
+from book import load
+from keepwell.services import slack
+from keepwell.store.db import transaction
+from keepwell.store.models import Message
+from slackbook import CHANNEL, SECRET, SLACK_BOOK, body_of, envelope, message, signed
+from workers import KEEPWELL, wait_for
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _messages(engine: Engine) -> int:
+    with transaction(engine) as session:
+        return int(session.scalar(select(func.count()).select_from(Message)) or 0)
+
+
+def test_keepwell_serve_applies_a_signed_event_with_its_own_jobs(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    load(engine, *SLACK_BOOK)
+    slack.map_channel(engine, CHANNEL, "acme", datetime.now(UTC))
+    port = _free_port()
+    env = {
+        **os.environ,
+        "KEEPWELL_DATABASE_URL": database_url,
+        "KEEPWELL_SLACK_SIGNING_SECRET": SECRET,
+        "KEEPWELL_JOBS_PATH": str(tmp_path / "jobs.db"),
+    }
+    env.pop("KEEPWELL_REDIS_URL", None)
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [*KEEPWELL, "serve", "--port", str(port)], env=env, stdout=out, stderr=out
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert wait_for(lambda: _up(base), 30), log.read_text()
+        body = body_of(envelope(message("1712345678.000100")))
+        response = httpx.post(
+            f"{base}/integrations/slack/events", content=body, headers=signed(body)
+        )
+        assert response.status_code == 200
+        again = httpx.post(f"{base}/integrations/slack/events", content=body, headers=signed(body))
+        assert again.status_code == 200
+        assert wait_for(lambda: _messages(engine) == 1, 30), log.read_text()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        code = server.wait(timeout=30)
+    # uvicorn re-raises the SIGTERM it handled once it has shut down cleanly.
+    assert code in (0, -signal.SIGTERM), log.read_text()
+    assert "Application shutdown complete" in log.read_text()
+
+
+def _up(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -66,6 +66,8 @@ PAGES = (
     Page("today-csm", "/", "csm"),
     Page("today-manager", "/", "manager"),
     Page("password", "/account/password", "csm"),
+    Page("accounts", "/accounts", "csm"),
+    Page("account", "/accounts/{account}", "csm"),
 )
 
 

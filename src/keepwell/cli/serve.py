@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -12,13 +13,14 @@ from sqlalchemy import Engine, select
 from uvicorn.config import LOGGING_CONFIG
 
 from keepwell.cli.app import app
-from keepwell.cli.common import console, database, sla_targets
+from keepwell.cli.common import console, database, fail, sla_targets
 from keepwell.cli.users import print_demo_sign_ins
 from keepwell.config import get_settings
 from keepwell.services.demo import give_demo_passwords, load_demo
 from keepwell.store.db import transaction
 from keepwell.store.models import Account
-from keepwell.web.app import create_app
+from keepwell.web.factory import FACTORY
+from keepwell.web.workers import serve_processes, shared_port_supported
 
 
 @app.command("serve")
@@ -28,22 +30,47 @@ def serve_command(
     demo: Annotated[
         bool, typer.Option("--demo", help="Load the demo book first if the database is empty.")
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Server processes (default: 1 on SQLite, the core count on PostgreSQL)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the web app and the JSON API (OpenAPI at /docs)."""
-    engine = database()  # migrated here, before the app (and any worker it forks) starts
+    engine = database()  # migrated here, once, before any worker starts
     if demo:
         _load_demo_if_empty(engine)
-    console.print(f"Keepwell on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    # Without Redis the jobs run here, in threads of this process (`keepwell worker` otherwise).
-    run_jobs = not get_settings().redis_url
+    count = workers or default_workers(engine.dialect.name)
+    engine.dispose()  # each worker opens its own (`create_app_from_settings`)
+    plural = "es" if count > 1 else ""
+    console.print(
+        f"Keepwell on http://{host}:{port}  (API docs: http://{host}:{port}/docs), "
+        f"{count} process{plural}",
+        soft_wrap=True,
+    )
+    if count > 1 and shared_port_supported():
+        try:
+            serve_processes(count, host, port, _log_config())
+        except OSError as exc:  # the port is taken, or the host is not ours
+            fail(f"--port {port} on {host}: {exc.strerror or exc}", code=1)
+        return
     uvicorn.run(
-        create_app(engine, run_jobs=run_jobs),
+        FACTORY,
+        factory=True,
+        workers=count,
         host=host,
         port=port,
         loop="uvloop",
         http="httptools",
         log_config=_log_config(),
     )
+
+
+def default_workers(dialect: str) -> int:
+    """SQLite takes one writer at a time, and one process serves a small team; PostgreSQL
+    takes one process per core."""
+    return 1 if dialect == "sqlite" else os.cpu_count() or 1
 
 
 def _log_config() -> dict[str, Any]:

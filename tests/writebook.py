@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from book import BASICS, load, message
 from keepwell.web.app import create_app
-from keepwell.web.deps import get_now
+from keepwell.web.deps import request_now
 from people import NOW, ensure_user
 
 BEN = {"type": "user", "id": "u-ben", "name": "Ben", "email": "ben@example.com", "role": "csm",
@@ -47,6 +47,6 @@ def load_book(engine: Engine, *extra: dict[str, Any]) -> None:
 def app_client(engine: Engine) -> Iterator[TestClient]:
     load_book(engine)
     app = create_app(engine)
-    app.dependency_overrides[get_now] = lambda: NOW
+    app.dependency_overrides[request_now] = lambda: NOW
     with TestClient(app) as client:
         yield client

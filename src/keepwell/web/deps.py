@@ -45,12 +45,20 @@ def get_now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _request_now() -> datetime:
+async def request_now() -> datetime:
     # On the event loop: a `def` dependency costs a trip through the threadpool per request.
     return get_now()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
-NowDep = Annotated[datetime, Depends(_request_now)]
+NowDep = Annotated[datetime, Depends(request_now)]
 
-__all__ = ["NowDep", "SessionDep", "get_now", "get_session", "make_sessionmaker", "refuse_nul"]
+__all__ = [
+    "NowDep",
+    "SessionDep",
+    "get_now",
+    "get_session",
+    "make_sessionmaker",
+    "refuse_nul",
+    "request_now",
+]

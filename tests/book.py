@@ -101,3 +101,15 @@ def lines(*records: dict[str, Any]) -> list[bytes]:
 def load(engine: Engine, *records: dict[str, Any], skip_invalid: bool = False) -> ImportSummary:
     with transaction(engine) as session:
         return import_lines(session, lines(*records), skip_invalid=skip_invalid)
+
+
+# An account billed in euros, for the reports and rates that convert currencies.
+EURO_ACCOUNT = {
+    "type": "account",
+    "id": "bergmann",
+    "name": "Bergmann",
+    "owner": "u-ana",
+    "started": "2026-01-05",
+    "mrr": 1000,
+    "currency": "EUR",
+}

@@ -4,20 +4,11 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from book import BASICS, lines
+from book import BASICS, EURO_ACCOUNT, lines
 from keepwell.cli.app import app
 from keepwell.config import get_settings
 
 runner = CliRunner()
-EURO_ACCOUNT = {
-    "type": "account",
-    "id": "bergmann",
-    "name": "Bergmann",
-    "owner": "u-ana",
-    "started": "2026-01-05",
-    "mrr": 1000,
-    "currency": "EUR",
-}
 SURVEY = {"type": "survey", "account": "acme", "contact": "c-joe"}
 
 

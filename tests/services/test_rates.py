@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine
 
-from book import BASICS, load
+from book import BASICS, EURO_ACCOUNT, load
 from keepwell.domain.revenue import MissingRateError
 from keepwell.services.rates import (
     BOOK,
@@ -21,15 +21,6 @@ from keepwell.services.revenue import Money, revenue_report
 from keepwell.store.db import transaction
 
 NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
-EURO_ACCOUNT = {
-    "type": "account",
-    "id": "bergmann",
-    "name": "Bergmann",
-    "owner": "u-ana",
-    "started": "2026-01-05",
-    "mrr": 1000,
-    "currency": "EUR",
-}
 
 
 def test_it_stores_a_rate_and_replaces_it_when_set_again(engine: Engine) -> None:

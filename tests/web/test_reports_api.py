@@ -5,21 +5,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from book import BASICS, load
+from book import BASICS, EURO_ACCOUNT, load
 from keepwell.config import get_settings
 from keepwell.services.rates import set_rate
 from keepwell.store.db import transaction
 from keepwell.web.app import create_app
-
-EURO_ACCOUNT = {
-    "type": "account",
-    "id": "bergmann",
-    "name": "Bergmann",
-    "owner": "u-ana",
-    "started": "2026-01-05",
-    "mrr": 1000,
-    "currency": "EUR",
-}
 
 
 @pytest.fixture

@@ -45,14 +45,26 @@ class Live:
 def resolve_session(session: Session, session_id: str, now: datetime) -> Live | None:
     """The active user of a live session, or None (unknown, ended, expired, deactivated).
     Only reads: a page view never writes in the request's own transaction."""
+    return live_session(find_session(session, session_id), now)
+
+
+Found = tuple[WebSession, User] | None
+
+
+def find_session(session: Session, session_id: str) -> Found:
+    """A session's row and its user, live or not (`live_session` says which at a moment)."""
     row = session.execute(
         select(WebSession, User)
         .join(User, User.id == WebSession.user_id)
         .where(WebSession.id == session_id)
     ).first()
-    if row is None:
+    return None if row is None else (row[0], row[1])
+
+
+def live_session(found: Found, now: datetime) -> Live | None:
+    if found is None:
         return None
-    web_session, user = row
+    web_session, user = found
     if web_session.revoked_at is not None or web_session.expires_at <= now or not user.active:
         return None
     return Live(user, now - web_session.last_seen_at >= TOUCH_EVERY)

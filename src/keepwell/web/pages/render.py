@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from keepwell.domain.access import ROLES
 from keepwell.web.auth import Principal, csrf_token
@@ -31,6 +32,11 @@ NAV = (
     NavItem("API", "/docs"),
     NavItem("Password", "/account/password"),
 )
+
+
+def fragment(template: str, **context: Any) -> Markup:
+    """A part of a page drawn on its own (escaped like a page), to be kept and placed in one."""
+    return Markup(templates.get_template(template).render(**context))
 
 
 def nav_for(role: str) -> list[NavItem]:

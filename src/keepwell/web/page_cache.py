@@ -16,7 +16,8 @@ moved:
   compute again, in every worker, with no message between them.
 - **The time bucket** (`KEEPWELL_PAGE_CACHE_SECONDS`, 10 s by default; 0 turns caching off)
   bounds how long clock-driven text ("38 min left", a deadline passing, a new week) may lag:
-  the figures are those of the bucket's first view.
+  the figures are those of the bucket's first view. Each key's buckets start at an offset
+  of their own, so the pages of many viewers are not all computed again at the same moment.
 
 A probe that fails (the database restarted) disables caching for that view; the next probe
 reconnects. In-memory SQLite databases share one connection, so they are never cached.
@@ -27,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from datetime import datetime
@@ -118,7 +120,9 @@ class PageCache:
         if version is UNCACHED:
             self.misses += 1
             return await run_in_threadpool(self._compute, compute)
-        full = (key, version, int(now.timestamp() // self.seconds))
+        # Each key's buckets start at an offset of its own: not every page at once.
+        offset = (zlib.crc32(repr(key).encode()) % 997) / 997 * self.seconds
+        full = (key, version, int((now.timestamp() + offset) // self.seconds))
         try:
             value: T = self._entries[full]
         except KeyError:

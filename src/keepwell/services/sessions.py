@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from keepwell.store.models import User, WebSession
@@ -97,3 +97,17 @@ def end_user_sessions(
         query = query.where(WebSession.id != keep)
     result = session.execute(query.values(revoked_at=now))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+ENDED_KEPT_FOR = timedelta(days=30)
+
+
+def prune_sessions(session: Session, now: datetime) -> int:
+    """Forget the sessions that ended (signed out or expired) more than ENDED_KEPT_FOR ago."""
+    ended_before = now - ENDED_KEPT_FOR
+    result = session.execute(
+        delete(WebSession).where(
+            (WebSession.expires_at < ended_before) | (WebSession.revoked_at < ended_before)
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -58,11 +58,13 @@ def revenue_page(session: Session, month: str, money: Money) -> RevenuePage:
     months = months_ending(month, MONTHS)
     books = RevenueBook(session, money)
     surveys = SurveyBook(session, money.timezone, books.book)
+    report = books.report(month)
+    the_month = {k: v for k, v in report.items() if k not in ("trailing_12_months", "by")}
     return RevenuePage(
         month=month,
         months=months,
-        report=books.report(month),
-        by_month=books.months(months),
+        report=report,
+        by_month=[*books.months(months[:-1]), the_month],  # the month itself: computed once
         surveys=surveys.report(month),
         surveys_by_month=surveys.months(months),
         names={user_id: name for user_id, name in session.execute(select(User.id, User.name))},

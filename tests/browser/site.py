@@ -68,6 +68,10 @@ PAGES = (
     Page("password", "/account/password", "csm"),
     Page("accounts", "/accounts", "csm"),
     Page("account", "/accounts/{account}", "csm"),
+    Page("health-viewer", "/health", "viewer"),
+    Page("health-admin", "/health", "admin"),
+    Page("revenue", "/revenue", "viewer"),
+    Page("revenue-responses", "/revenue/responses", "manager"),
 )
 
 

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from keepwell.domain.access import ROLES
+from keepwell.domain.access import ROLES, Action, may_ever
 from keepwell.web.auth import Principal, csrf_token
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
@@ -25,10 +25,14 @@ class NavItem:
     roles: tuple[str, ...] = ROLES
 
 
+READ_BOOK_ROLES = tuple(role for role in ROLES if may_ever(role, Action.READ_BOOK))
+
 # Each page adds itself here with the roles that may open it.
 NAV = (
     NavItem("Today", "/"),
     NavItem("Accounts", "/accounts"),
+    NavItem("Health", "/health", READ_BOOK_ROLES),
+    NavItem("Revenue", "/revenue", READ_BOOK_ROLES),
     NavItem("API", "/docs"),
     NavItem("Password", "/account/password"),
 )

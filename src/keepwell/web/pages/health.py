@@ -18,7 +18,8 @@ from keepwell.services.health_page import (
 )
 from keepwell.web.auth import PagePrincipal
 from keepwell.web.charts import bar_svg
-from keepwell.web.deps import NowDep, SessionDep
+from keepwell.web.deps import NowDep
+from keepwell.web.page_cache import cached
 from keepwell.web.pages.accounts import CHART_POLICY
 from keepwell.web.pages.figures import HELPERS
 from keepwell.web.pages.render import page
@@ -27,15 +28,17 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/health", response_class=HTMLResponse)
-def health(
-    request: Request, principal: PagePrincipal, session: SessionDep, now: NowDep
-) -> HTMLResponse:
+async def health(request: Request, principal: PagePrincipal, now: NowDep) -> HTMLResponse:
     role = principal.user.role
     if not may_ever(role, Action.READ_BOOK):
         return page(request, "refused.html", principal, status_code=403,
                     message="Your role may not read health.", back="/")  # fmt: skip
     settings = get_settings()
-    view = health_page(session, now, settings.timezone, settings.weights())
+    weights = settings.weights()
+    view = await cached(
+        request, ("health", repr(weights)), now,
+        lambda session: health_page(session, now, settings.timezone, weights),
+    )  # fmt: skip
     return page(
         request, "health.html", principal, view=view, measures=MEASURES,
         drop_days=DROP_DAYS, expiring_days=EXPIRING_DAYS,
@@ -44,10 +47,13 @@ def health(
 
 
 @router.get("/health/charts/bands.svg")
-def bands_svg(principal: PagePrincipal, session: SessionDep, now: NowDep) -> Response:
+async def bands_svg(request: Request, principal: PagePrincipal, now: NowDep) -> Response:
     if not may_ever(principal.user.role, Action.READ_BOOK):
         raise HTTPException(403, "your role may not read health")
-    bands = latest_bands(session, now, get_settings().timezone)
+    zone = get_settings().timezone
+    bands = await cached(
+        request, ("health bands",), now, lambda session: latest_bands(session, now, zone)
+    )
     svg = bar_svg("Accounts by health band, latest run", bands, "accounts")
     headers = {"content-security-policy": CHART_POLICY, "cache-control": "no-store"}
     return Response(svg, media_type="image/svg+xml", headers=headers)

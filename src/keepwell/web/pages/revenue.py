@@ -32,6 +32,7 @@ from keepwell.services.revenue_page import (
 from keepwell.web.auth import PagePrincipal, Principal
 from keepwell.web.charts import stacked_svg
 from keepwell.web.deps import NowDep, SessionDep
+from keepwell.web.page_cache import cached
 from keepwell.web.pages.accounts import CHART_POLICY
 from keepwell.web.pages.figures import HELPERS
 from keepwell.web.pages.render import page
@@ -64,10 +65,9 @@ def _refused(request: Request, principal: Principal) -> HTMLResponse | None:
 
 
 @router.get("/revenue", response_class=HTMLResponse)
-def revenue(
+async def revenue(
     request: Request,
     principal: PagePrincipal,
-    session: SessionDep,
     now: NowDep,
     month: MonthQuery = "",
 ) -> HTMLResponse:
@@ -82,7 +82,10 @@ def revenue(
         return page(request, "revenue.html", principal, status_code=422, view=None,
                     month_error=str(exc), **context)  # fmt: skip
     try:
-        view = revenue_page(session, chosen, _money())
+        money = _money()
+        view = await cached(
+            request, ("revenue", chosen), now, lambda session: revenue_page(session, chosen, money)
+        )
     except MissingRateError as exc:
         problem = f"{exc}: an admin sets it with `keepwell rates set {exc.currency} RATE`."
         return page(request, "revenue.html", principal, view=None, month=chosen,
@@ -91,14 +94,18 @@ def revenue(
 
 
 @router.get("/revenue/charts/movements.svg")
-def movements_svg(
-    principal: PagePrincipal, session: SessionDep, now: NowDep, month: MonthQuery = ""
+async def movements_svg(
+    request: Request, principal: PagePrincipal, now: NowDep, month: MonthQuery = ""
 ) -> Response:
     if not may_ever(principal.user.role, Action.READ_BOOK):
         raise HTTPException(403, "your role may not read revenue")
     try:
         chosen = _month(month, now)
-        months = movements_chart(session, chosen, _money())
+        money = _money()
+        months = await cached(
+            request, ("revenue movements", chosen), now,
+            lambda session: movements_chart(session, chosen, money),
+        )  # fmt: skip
     except (MonthError, MissingRateError) as exc:
         raise HTTPException(422, str(exc)) from exc
     currency = months[-1]["currency"] if months else get_settings().base_currency

@@ -65,6 +65,12 @@ class Jobs:
 
         return enqueue_recompute(self, kinds, reason=reason, by=by)
 
+    def send_recompute(self, job_id: str) -> None:
+        """Enqueue a recompute recorded in a service's transaction (`record_recompute`)."""
+        from keepwell.jobs.recompute import send_recompute
+
+        send_recompute(self, job_id)
+
     def apply_deliveries(self, delivery_ids: list[int]) -> None:
         """Enqueue one job for deliveries stored together (they are applied together)."""
         from keepwell.jobs.tasks import APPLY_DELIVERIES

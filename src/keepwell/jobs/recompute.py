@@ -16,12 +16,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from huey import Huey
 from huey.api import Task
 from sqlalchemy import Engine
@@ -38,7 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RECOMPUTE = "recompute"
+RECOMPUTE = recompute.RECOMPUTE
 RETRIES = 3  # after the first attempt; then the job is shown failed, with its error
 RETRY_DELAY = 2.0  # seconds before the second attempt; tripled for each one after
 RETRY_BACKOFF = 3.0
@@ -52,16 +50,24 @@ def enqueue_recompute(queue: Jobs, kinds: Sequence[str], *, reason: str, by: str
     (`services.jobs.get_job`). `reason` says why in the job list ("schedule weekdays-9-17
     from 2026-12-07"), `by` is the user who asked (None for the system). Call it after the
     change it follows has committed: the job reads the book as it is when it runs.
-    `recompute.UnknownKind` for a kind that does not exist."""
-    chosen = recompute.checked_kinds(kinds)
-    job_id = uuid.uuid4().hex
-    args = orjson.dumps({"kinds": chosen, "reason": reason, "by": by}).decode()
+    `services.recompute.UnknownKind` for a kind that does not exist.
+
+    A service that makes the change can instead record the job in its own transaction
+    (`services.recompute.record_recompute`) and the caller send it once committed
+    (`send_recompute`)."""
     with transaction(queue.engine, writes=True) as session:
-        jobs.queue(session, job_id, RECOMPUTE, args, datetime.now(UTC))
-    # Were this enqueueing lost (Redis down), the job is QUEUED in the database and found
-    # by the minute's check once STALE_AFTER old (`requeue_lost_recomputes`).
-    queue.tasks[RECOMPUTE](list(chosen), id=job_id)
+        job_id = recompute.record_recompute(
+            session, kinds, reason=reason, by=by, now=datetime.now(UTC)
+        )
+    send_recompute(queue, job_id)
     return job_id
+
+
+def send_recompute(queue: Jobs, job_id: str) -> None:
+    """Enqueue the recorded recompute `job_id`. Were this lost (Redis down), the job stays
+    QUEUED in the database and the minute's check enqueues it once STALE_AFTER old
+    (`requeue_lost_recomputes`)."""
+    queue.tasks[RECOMPUTE](id=job_id)
 
 
 def rules_of(settings: Settings) -> recompute.Rules:
@@ -95,21 +101,19 @@ def register(huey: Huey, engine: Engine, settings: Settings) -> dict[str, Any]:
         name=RECOMPUTE,
         context=True,
     )
-    def recompute_task(kinds: list[str], task: Task) -> None:
-        run_job(engine, task.id, kinds, settings, retries_left=task.retries)
+    def recompute_task(task: Task) -> None:
+        run_job(engine, task.id, settings, retries_left=task.retries)
 
     return {RECOMPUTE: recompute_task}
 
 
-def run_job(
-    engine: Engine, job_id: str, kinds: Sequence[str], settings: Settings, *, retries_left: int
-) -> None:
+def run_job(engine: Engine, job_id: str, settings: Settings, *, retries_left: int) -> None:
     """One attempt at the job: its error is recorded (RETRYING while attempts are left, then
     FAILED) and raised again, so that the queue retries it with backoff."""
     worker = worker_id()
     try:
         ran = recompute.run_recompute(
-            engine, job_id, kinds, rules_of(settings), worker, lambda: datetime.now(UTC)
+            engine, job_id, rules_of(settings), worker, lambda: datetime.now(UTC)
         )
     except jobs.Superseded:
         log.warning("recompute %s: taken over by another worker; this run stops", job_id)
@@ -141,8 +145,7 @@ def requeue_lost_recomputes(queue: Jobs, now: datetime, *, starting: bool = Fals
     count = 0
     for job in found:
         if jobs.release(queue.engine, job, now):
-            kinds = orjson.loads(job.args or "{}").get("kinds") or []
-            queue.tasks[RECOMPUTE](list(kinds), id=job.id)
+            send_recompute(queue, job.id)
             count += 1
     if count:
         log.info("re-enqueued %d recompute job(s) whose worker was lost", count)

@@ -10,11 +10,13 @@ tables as one run through (and the SLA steps write only the clocks that change).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -38,6 +40,7 @@ HEALTH_DAYS = 30  # the health trend's reach: the days recomputed, up to the day
 DAYS_A_STEP = 7
 SCORECARD_MONTHS = 12  # kept months recomputed, up to the last closed one
 REQUESTS = Base.metadata.tables["requests"]
+RECOMPUTE = "recompute"  # the job's name
 
 
 class UnknownKind(ValueError):
@@ -158,21 +161,36 @@ _PLANNERS: dict[str, Callable[[Session, Rules, datetime], list[Step]]] = {
 }
 
 
+def record_recompute(
+    session: Session, kinds: Sequence[str], *, reason: str, by: str | None, now: datetime
+) -> str:
+    """Record a recompute of `kinds` as QUEUED in the caller's transaction (beside the change
+    it follows, so that the two commit together) and return its job id; the job is then
+    enqueued with that id (`Jobs.send_recompute`). UnknownKind for a kind nobody knows."""
+    chosen = checked_kinds(kinds)
+    job_id = uuid.uuid4().hex
+    args = orjson.dumps({"kinds": chosen, "reason": reason, "by": by}).decode()
+    jobs.queue(session, job_id, RECOMPUTE, args, now)
+    return job_id
+
+
+def kinds_of(args: str | None) -> tuple[str, ...]:
+    """The kinds a recompute job's recorded arguments name."""
+    return checked_kinds(orjson.loads(args or "{}").get("kinds") or [])
+
+
 def run_recompute(
-    engine: Engine,
-    job_id: str,
-    kinds: Sequence[str],
-    rules: Rules,
-    worker: str,
-    clock: Callable[[], datetime],
+    engine: Engine, job_id: str, rules: Rules, worker: str, clock: Callable[[], datetime]
 ) -> bool:
     """Run the recompute job `job_id` as `worker`: claim it, run its steps, each in a
     transaction of its own with the job's progress, and mark it DONE. False when it was not
-    ours to run (claimed by another worker, or finished). An error propagates (the caller
-    records it: `jobs.finish`); `jobs.Superseded` when another worker took it over."""
+    ours to run (claimed by another worker, finished, or unknown). An error propagates (the
+    caller records it: `jobs.finish`); `jobs.Superseded` when another worker took it over."""
     if not jobs.claim(engine, job_id, worker, clock(), "planning"):
         return False
-    steps = plan(engine, kinds, rules, clock())
+    with transaction(engine) as session:
+        recorded = jobs.get_job(session, job_id)
+    steps = plan(engine, kinds_of(recorded.args if recorded else None), rules, clock())
     with transaction(engine, writes=True) as session:
         first = steps[0].note if steps else "nothing to do"
         jobs.advance(session, job_id, worker, clock(), 0, first, total=len(steps))

@@ -35,7 +35,7 @@ from keepwell.store.models import Account, Base, HealthSnapshot
 # In the order they run: health reads the SLA clocks (breaches, requests open a business day).
 KINDS = ("sla", "health", "scorecards")
 NAMES = {"sla": "SLA clocks", "health": "health", "scorecards": "scorecards"}
-ACCOUNTS_A_STEP = 200
+ACCOUNTS_A_STEP = 50
 HEALTH_DAYS = 30  # the health trend's reach: the days recomputed, up to the day just ended
 DAYS_A_STEP = 7
 SCORECARD_MONTHS = 12  # kept months recomputed, up to the last closed one

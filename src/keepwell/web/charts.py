@@ -65,6 +65,7 @@ def week_hours_svg(title: str, days: Sequence[tuple[str, Sequence[tuple[float, f
     """A week's open hours as standalone SVG: a bar a day from 00:00 to 24:00 (local time),
     solid where the schedule is open and empty where it is closed (issue 14 §4). `days` are
     (label, open intervals in hours after midnight)."""
+    days = list(reversed(days))  # a horizontal chart draws its first bar at the bottom
     widest = max((len(intervals) for _, intervals in days), default=0)
     chart = pygal.HorizontalStackedBar(
         style=Style(**{**_STYLE, "colors": (CLOSED, OPEN) * max(widest, 1) + (CLOSED,)}),

@@ -68,6 +68,7 @@ PAGES = (
     Page("password", "/account/password", "csm"),
     Page("accounts", "/accounts", "csm"),
     Page("account", "/accounts/{account}", "csm"),
+    Page("settings-schedules", "/settings/schedules", "admin"),
 )
 
 

@@ -3,11 +3,15 @@ default) and a real `keepwell worker` on Redis; progress recorded; retried, then
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import Engine, select, update
 
@@ -23,9 +27,10 @@ from keepwell.services.demo import load_demo
 from keepwell.services.health import SNAPSHOT_COLUMNS
 from keepwell.services.recompute import record_recompute
 from keepwell.services.schedule_edits import form_values, list_schedules, save_version
+from keepwell.services.scorecard import scorecards
 from keepwell.services.sla import SLA_COLUMNS
 from keepwell.store.db import transaction
-from keepwell.store.models import Base, Request
+from keepwell.store.models import Base, KeptScorecard, Request
 from workers import redis_available, redis_queue, start_worker, wait_for, worker_env
 
 BOOK = [
@@ -222,3 +227,59 @@ def test_a_recompute_killed_mid_way_is_finished_by_the_next_worker_with_the_same
         engine, again, rules_of(Settings()), "test:1", lambda: datetime.now(UTC)
     )
     assert _recomputed(engine) == after_the_kill
+
+
+# -- jobs nobody will finish, and the month's kept scorecards
+
+
+def _recorded(engine: Engine, at: datetime) -> str:
+    with transaction(engine, writes=True) as session:
+        return record_recompute(session, ["sla"], reason="a test", by=None, now=at)
+
+
+def _hold(engine: Engine, job_id: str, worker: str, at: datetime) -> None:
+    assert jobs.claim(engine, job_id, worker, at, "a step")
+
+
+def test_lost_recomputes_are_enqueued_again_and_run(engine: Engine, tmp_path: Path) -> None:
+    load(engine, *BOOK)
+    now = datetime.now(UTC)
+    here = socket.gethostname()
+    never_sent = _recorded(engine, now - timedelta(minutes=3))
+    dead_worker = _recorded(engine, now)
+    _hold(engine, dead_worker, f"{here}:{_a_dead_pid()}", now)
+    silent = _recorded(engine, now)
+    _hold(engine, silent, "elsewhere:1", now - timedelta(minutes=3))
+    alive = _recorded(engine, now)
+    _hold(engine, alive, f"{here}:{os.getppid()}", now)
+    fresh = _recorded(engine, now)  # queued just now: its worker will come
+    queue = create_jobs(engine, Settings(jobs_path=str(tmp_path / "jobs.db")))
+    assert recompute_jobs.requeue_lost_recomputes(queue, now) == 3
+    assert recompute_jobs.requeue_lost_recomputes(queue, now) == 0  # released once
+    consumer = start_consumer(queue, periodic=False)
+    lost = (never_sent, dead_worker, silent)
+    try:
+        assert wait_for(lambda: all(_finished(engine, j) for j in lost), 30)
+    finally:
+        stop_consumer(consumer)
+    assert {_job(engine, j).state for j in lost} == {"done"}
+    assert _job(engine, alive).state == "running" and _job(engine, fresh).state == "queued"
+
+
+def _a_dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def test_the_closed_months_scorecards_are_kept_once(engine: Engine) -> None:
+    load(engine, *BOOK)
+    now = datetime(2026, 11, 1, 0, 30, tzinfo=UTC)  # the first day of November, company zone
+    assert recompute_jobs.keep_closed_month(engine, Settings(), now) == 1
+    assert recompute_jobs.keep_closed_month(engine, Settings(), now) is None
+    closing = datetime(2026, 11, 1, tzinfo=UTC)
+    with transaction(engine) as session:
+        (kept,) = session.scalars(select(KeptScorecard)).all()
+        (card,) = scorecards(session, "2026-10", closing)
+    assert (kept.month, kept.csm_id, kept.as_of) == ("2026-10", "u-ana", closing)
+    assert kept.card == orjson.loads(orjson.dumps(card.to_json()))

@@ -173,3 +173,35 @@ def test_an_unknown_schedule_is_a_404(app_client: TestClient) -> None:
         "/settings/schedules/nope/versions", data={**_form(), "csrf_token": csrf}
     )
     assert answer.status_code == 404
+
+
+def test_a_preview_shows_the_week_as_it_would_be_and_saves_nothing(
+    app_client: TestClient, engine: Engine
+) -> None:
+    csrf = _admin(app_client)
+    before = _versions(engine)
+    fields = _form(week_mon="10:00-12:00", effective="2026-11-23", preview_week="2026-11-25")
+    preview = app_client.post(
+        "/settings/schedules/ny-9-17/preview", data={**fields, "csrf_token": csrf}
+    )
+    assert preview.status_code == 200
+    assert "a preview" in preview.text and "nothing is saved yet" in preview.text
+    week = preview.text.split('id="week-h"', 1)[1].split("</table>", 1)[0]
+    assert "Mon 23 Nov</th><td>10:00–12:00" in week
+    assert 'value="10:00-12:00"' in preview.text  # the form keeps what was typed
+    src = preview.text.split('src="/settings/schedules/ny-9-17/week.svg?', 1)[1].split('"')[0]
+    chart = app_client.get("/settings/schedules/ny-9-17/week.svg?" + src.replace("&amp;", "&"))
+    assert chart.status_code == 200 and b"(preview)" in chart.content
+    assert _versions(engine) == before
+
+
+def test_a_preview_of_a_bad_version_shows_the_message_at_the_field(
+    app_client: TestClient,
+) -> None:
+    csrf = _admin(app_client)
+    fields = _form(week_wed="12:00-11:00")
+    preview = app_client.post(
+        "/settings/schedules/ny-9-17/preview", data={**fields, "csrf_token": csrf}
+    )
+    assert preview.status_code == 422
+    assert '<p class="field-error" id="e-week_wed">' in preview.text

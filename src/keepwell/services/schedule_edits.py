@@ -139,15 +139,19 @@ class DayHours:
         return ", ".join(f"{_clock(a)}–{_clock(b)}" for a, b in self.intervals) or "closed"
 
 
-def week_hours(session: Session, schedule_id: str, monday: date) -> list[DayHours]:
+def week_hours(
+    session: Session, schedule_id: str, monday: date, draft: Mapping[str, str] | None = None
+) -> list[DayHours]:
     """The open hours of the seven days from `monday`, each by the version in force that day
-    (PRODUCT.md 3: a date's own hours, else closed on a holiday, else the weekday's)."""
-    specs = session.scalars(
-        select(VersionRow.spec).where(VersionRow.schedule_id == schedule_id)
-    ).all()
-    if not specs:
-        raise UnknownSchedule(schedule_id)
-    schedule = Schedule.from_versions(specs)
+    (PRODUCT.md 3: a date's own hours, else closed on a holiday, else the weekday's). With a
+    `draft` (the form's fields), as they would be were it saved; VersionInvalid if it is not
+    valid."""
+    stored = _stored_versions(session, schedule_id)
+    if draft is not None:
+        spec = _checked_spec(schedule_id, draft)
+        stored[date.fromisoformat(spec["effective"])] = spec
+        _check_schedule(stored)
+    schedule = Schedule.from_versions(list(stored.values()))
     days = [monday + timedelta(days=i) for i in range(7)]
     out = []
     for day, version in zip(days, versions_on(schedule, days), strict=True):
@@ -209,16 +213,7 @@ def save_version(
     as an import line is, stored as the import stores it, recorded in the audit log, and
     followed by a recompute recorded QUEUED (RECOMPUTE_AFTER). UnknownSchedule; VersionInvalid
     with a message for each field at fault."""
-    stored = {
-        effective: spec
-        for effective, spec in session.execute(
-            select(VersionRow.effective, VersionRow.spec).where(
-                VersionRow.schedule_id == schedule_id
-            )
-        )
-    }
-    if not stored:
-        raise UnknownSchedule(schedule_id)
+    stored = _stored_versions(session, schedule_id)
     spec = spec_from_form(fields)
     values = _checked_line(schedule_id, spec)
     row = dict(zip(SCHEDULE.columns, values, strict=True))
@@ -241,6 +236,26 @@ def save_version(
     job_id = record_recompute(session, RECOMPUTE_AFTER, reason=reason, by=by, now=now)
     session.expire_all()
     return Saved(schedule_id, effective, before is not None, job_id)
+
+
+def _stored_versions(session: Session, schedule_id: str) -> dict[date, Mapping[str, Any]]:
+    query = select(VersionRow.effective, VersionRow.spec).where(
+        VersionRow.schedule_id == schedule_id
+    )
+    stored: dict[date, Mapping[str, Any]] = dict(session.execute(query).tuples().all())
+    if not stored:
+        raise UnknownSchedule(schedule_id)
+    return stored
+
+
+def _checked_spec(schedule_id: str, fields: Mapping[str, str]) -> dict[str, Any]:
+    """The form's version as a schedule line's fields, checked as the import checks them."""
+    values = _checked_line(schedule_id, spec_from_form(fields))
+    row = dict(zip(SCHEDULE.columns, values, strict=True))
+    if row["effective"] == NO_EFFECTIVE_DATE:
+        raise VersionInvalid({"effective": "required: the date the new hours apply from"})
+    spec: dict[str, Any] = row["spec"]
+    return spec
 
 
 def spec_from_form(fields: Mapping[str, str]) -> dict[str, Any]:

@@ -79,12 +79,13 @@ def _render(
     *,
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
+    draft: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     schedules = schedule_edits.list_schedules(session)
     chosen = _chosen(schedules, schedule_id)
     monday = _week_of(week, now)
-    hours = schedule_edits.week_hours(session, chosen.id, monday) if chosen else []
+    hours = schedule_edits.week_hours(session, chosen.id, monday, draft) if chosen else []
     if values is None:
         in_force = _in_force(chosen, monday)
         values = schedule_edits.form_values(in_force, monday)
@@ -92,8 +93,8 @@ def _render(
     return page(
         request, "settings_schedules.html", principal, status_code=status_code,
         schedules=schedules, chosen=chosen, monday=monday, hours=hours, values=values,
-        errors=errors or {}, job=job, weekdays=schedule_edits.DAY_NAMES,
-        week_query=urlencode({"week": monday.isoformat()}),
+        errors=errors or {}, job=job, weekdays=schedule_edits.DAY_NAMES, draft=draft,
+        week_query=urlencode({"week": monday.isoformat(), **(draft or {})}),
     )  # fmt: skip
 
 
@@ -130,6 +131,29 @@ def add_version(schedule_id: str, request: Request, form: SignedInForm, now: Now
     return RedirectResponse(f"{PATH}?{query}#job", status_code=303)
 
 
+@router.post(PATH + "/{schedule_id}/preview", response_model=None)
+def preview_version(
+    schedule_id: str, request: Request, form: SignedInForm, now: NowDep
+) -> Response:
+    """The page with the form as filled, and the chosen week's hours as they would be were
+    the version saved: nothing is written."""
+    principal, fields = form
+    if refused := _refused(request, principal):
+        return refused
+    draft = {k: fields.get(k, "") for k in schedule_edits.FIELDS}
+    week = fields.get("preview_week") or fields.get("effective")
+    with transaction(request.app.state.engine) as session:
+        try:
+            kept = {**draft, "preview_week": fields.get("preview_week", "")}
+            return _render(request, principal, session, now, schedule_id, week, None,
+                           values=kept, draft=draft)  # fmt: skip
+        except UnknownSchedule as exc:
+            raise HTTPException(404, f"no schedule {exc}") from exc
+        except VersionInvalid as exc:
+            return _render(request, principal, session, now, schedule_id, week, None,
+                           errors=exc.errors, values=draft, status_code=422)  # fmt: skip
+
+
 @router.get(PATH + "/jobs/{job_id}", response_class=HTMLResponse)
 def job_progress(
     job_id: str, request: Request, principal: PagePrincipal, session: SessionDep
@@ -155,11 +179,17 @@ def week_chart(
     if not can(principal.user.role, Action.ADMINISTER):
         raise HTTPException(403, f"a {principal.user.role} may not read settings")
     monday = _week_of(week, now)
+    # A draft's fields in the query: the week as it would be were the draft saved.
+    asked = request.query_params
+    draft = {k: asked.get(k, "") for k in schedule_edits.FIELDS} if "effective" in asked else None
     try:
-        hours = schedule_edits.week_hours(session, schedule_id, monday)
+        hours = schedule_edits.week_hours(session, schedule_id, monday, draft)
     except UnknownSchedule as exc:
         raise HTTPException(404, f"no schedule {exc}") from exc
+    except VersionInvalid as exc:
+        raise HTTPException(422, str(exc)) from exc
     days = [(f"{d.day:%a %d %b}", [(a / 3600, b / 3600) for a, b in d.intervals]) for d in hours]
-    svg = week_hours_svg(f"{schedule_id}: week of {monday:%d %B %Y}", days)
+    title = f"{schedule_id}{' (preview)' if draft else ''}: week of {monday:%d %B %Y}"
+    svg = week_hours_svg(title, days)
     headers = {"content-security-policy": CHART_POLICY, "cache-control": "no-store"}
     return Response(svg, media_type="image/svg+xml", headers=headers)

@@ -48,11 +48,13 @@ class UnknownSchedule(LookupError):
 
 
 class VersionInvalid(ValueError):
-    """A version that breaks the rules: `errors` by form field (FIELDS, or "week")."""
+    """A version that breaks the rules: `errors` by form field (FIELDS, or "week"), and by
+    the rule's own field (`week.fri[1]`, as the import names it) in `paths`."""
 
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+    def __init__(self, errors: dict[str, str], paths: dict[str, str] | None = None) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in (paths or errors).items()))
         self.errors = errors
+        self.paths = paths or errors
 
 
 # -- reading
@@ -135,8 +137,12 @@ class DayHours:
         return sum(end - start for start, end in self.intervals)
 
     @property
+    def pairs(self) -> list[list[str]]:
+        return [[_clock(a), _clock(b)] for a, b in self.intervals]
+
+    @property
     def text(self) -> str:
-        return ", ".join(f"{_clock(a)}–{_clock(b)}" for a, b in self.intervals) or "closed"
+        return ", ".join(f"{a}–{b}" for a, b in self.pairs) or "closed"
 
 
 def week_hours(
@@ -213,8 +219,15 @@ def save_version(
     as an import line is, stored as the import stores it, recorded in the audit log, and
     followed by a recompute recorded QUEUED (RECOMPUTE_AFTER). UnknownSchedule; VersionInvalid
     with a message for each field at fault."""
+    return save_spec(session, schedule_id, spec_from_form(fields), by=by, now=now)
+
+
+def save_spec(
+    session: Session, schedule_id: str, spec: Mapping[str, Any], *, by: str, now: datetime
+) -> Saved:
+    """`save_version` for a version given as a schedule line's fields (PRODUCT.md 3 and 9:
+    timezone, week, holidays, days, effective), as the API takes it."""
     stored = _stored_versions(session, schedule_id)
-    spec = spec_from_form(fields)
     values = _checked_line(schedule_id, spec)
     row = dict(zip(SCHEDULE.columns, values, strict=True))
     effective: date = row["effective"]
@@ -317,13 +330,16 @@ def _days(text: str) -> dict[str, list[list[str]]]:
     return days
 
 
-def _checked_line(schedule_id: str, spec: dict[str, Any]) -> tuple[Any, ...]:
+def _checked_line(schedule_id: str, spec: Mapping[str, Any]) -> tuple[Any, ...]:
     """The schedule line's values as the import parses them, or VersionInvalid."""
-    line = orjson.dumps({"type": "schedule", "id": schedule_id, **spec})
+    line = orjson.dumps({**spec, "type": "schedule", "id": schedule_id})
     try:
         _, values = jsonl.parse_line(line)
     except jsonl.LineProblem as problem:
-        raise VersionInvalid({form_field(problem.field): problem.message}) from None
+        field = problem.field or "effective"
+        raise VersionInvalid(
+            {form_field(field): problem.message}, {field: problem.message}
+        ) from None
     return values
 
 
@@ -343,4 +359,5 @@ def _check_schedule(versions: Mapping[date, Mapping[str, Any]]) -> None:
     try:
         Schedule.from_versions(list(versions.values()))
     except ScheduleError as exc:
-        raise VersionInvalid({form_field(exc.field): exc.message}) from None
+        field = exc.field or "effective"
+        raise VersionInvalid({form_field(field): exc.message}, {field: exc.message}) from None

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import holidays as holiday_data
 import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -289,7 +290,7 @@ def spec_from_form(fields: Mapping[str, str]) -> dict[str, Any]:
     if country := fields.get("holidays_country", "").strip():
         holidays["country"] = country.upper()
     if subdivision := fields.get("holidays_subdivision", "").strip():
-        holidays["subdivision"] = subdivision.upper()
+        holidays["subdivision"] = _subdivision_code(holidays.get("country", ""), subdivision)
     if dates := [d for d in _SEPARATORS.split(fields.get("holidays_dates", "")) if d]:
         holidays["dates"] = dates
     if holidays:
@@ -302,6 +303,13 @@ def spec_from_form(fields: Mapping[str, str]) -> dict[str, Any]:
     if errors:
         raise VersionInvalid(errors)
     return spec
+
+
+def _subdivision_code(country: str, typed: str) -> str:
+    """A subdivision code typed in lower case ("ny") as the `holidays` package spells it
+    ("NY"); anything else as typed (some names are aliases in mixed case: "Alsace-Moselle")."""
+    codes = set(holiday_data.list_supported_countries().get(country, ()))
+    return typed.upper() if typed not in codes and typed.upper() in codes else typed
 
 
 def _intervals(text: str) -> list[list[str]]:

@@ -9,13 +9,12 @@ import re
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import pygal
 from pygal.style import Style
 
 SCRIPT = re.compile(rb"<script\b.*?</script>", re.DOTALL)
-_STYLE: dict[str, Any] = dict(
+GRAY = Style(
     background="white",
     plot_background="white",
     foreground="#1b1f24",
@@ -27,7 +26,6 @@ _STYLE: dict[str, Any] = dict(
     major_label_font_size=12,
     title_font_size=14,
 )
-GRAY = Style(**_STYLE)
 
 
 def line_svg(title: str, points: Sequence[tuple[date, float | Decimal]], y_title: str) -> bytes:
@@ -68,7 +66,7 @@ def week_hours_svg(title: str, days: Sequence[tuple[str, Sequence[tuple[float, f
     days = list(reversed(days))  # a horizontal chart draws its first bar at the bottom
     widest = max((len(intervals) for _, intervals in days), default=0)
     chart = pygal.HorizontalStackedBar(
-        style=Style(**{**_STYLE, "colors": (CLOSED, OPEN) * max(widest, 1) + (CLOSED,)}),
+        style=Style(**{**GRAY.to_dict(), "colors": (CLOSED, OPEN) * max(widest, 1) + (CLOSED,)}),
         width=720,
         height=320,
         js=[],

@@ -72,6 +72,7 @@ PAGES = (
     Page("health-admin", "/health", "admin"),
     Page("revenue", "/revenue", "viewer"),
     Page("revenue-responses", "/revenue/responses", "manager"),
+    Page("settings-schedules", "/settings/schedules", "admin"),
 )
 
 

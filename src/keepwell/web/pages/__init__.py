@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 
 from keepwell.web.auth import SignInRequired
-from keepwell.web.pages import accounts, forms, health, revenue, signin, today
+from keepwell.web.pages import accounts, forms, health, revenue, schedules, signin, today
 
 
 def install(app: FastAPI) -> None:
@@ -22,3 +22,4 @@ def install(app: FastAPI) -> None:
     app.include_router(forms.router)
     app.include_router(health.router)
     app.include_router(revenue.router)
+    app.include_router(schedules.router)

@@ -302,7 +302,7 @@ def test_htmx_gets_a_refusal_at_the_field_it_names_or_at_the_form(
 ) -> None:
     csrf = signed_in(app_client, "csm")
     htmx = {"HX-Request": "true"}
-    fields = {"text": "Plan", "due": "next week", "form": "next-step", "csrf_token": csrf}
+    fields = {"text": "Plan", "due": "next week", "form_id": "next-step", "csrf_token": csrf}
     bad_day = app_client.post("/accounts/acme/next-steps", data=fields, headers=htmx)
     assert bad_day.status_code == 422
     assert bad_day.headers["hx-retarget"] == "#next-step-due-error"
@@ -311,7 +311,7 @@ def test_htmx_gets_a_refusal_at_the_field_it_names_or_at_the_form(
     forged = {**fields, "due": "2026-12-01", "csrf_token": "forged"}
     refused = app_client.post("/accounts/acme/next-steps", data=forged, headers=htmx)
     assert refused.status_code == 403 and refused.headers["hx-retarget"] == "#next-step-error"
-    theirs = {"kind": "call", "form": "log-activity", "csrf_token": csrf}
+    theirs = {"kind": "call", "form_id": "log-activity", "csrf_token": csrf}
     not_mine = app_client.post("/accounts/globex/activities", data=theirs, headers=htmx)
     assert not_mine.status_code == 403 and not_mine.headers["hx-retarget"] == "#log-activity-error"
     assert "may not" in not_mine.text

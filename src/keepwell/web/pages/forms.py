@@ -49,7 +49,8 @@ def _back(fields: dict[str, str], fallback: str, done: str | None = None) -> str
     return f"{path}?{urlencode([*kept, ('done', done)])}"
 
 
-# A form's id (its hidden `form` field): the place of its messages, `#{form}-error` and
+# A form's id (its hidden `form_id` field; never `form`, which would hide the element's own
+# `form` property from htmx): the place of its messages, `#{form}-error` and
 # `#{form}-{field}-error` beside each field that may be refused.
 FORM_ID = re.compile(r"[A-Za-z0-9_-]{1,120}")
 
@@ -64,7 +65,7 @@ def refusal(
         return page(request, "refused.html", principal, status_code=status, message=message,
                     back=_back(fields, fallback))  # fmt: skip
     text = html.escape(message)
-    form = fields.get("form", "")
+    form = fields.get("form_id", "")
     if not FORM_ID.fullmatch(form):  # not one of our forms: the message where it aimed
         return HTMLResponse(f'<{tag} class="alert" role="alert">{text}</{tag}>', status)
     slot = f"#{form}-{field}-error" if field else f"#{form}-error"

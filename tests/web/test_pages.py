@@ -196,9 +196,11 @@ def test_the_account_page_shows_the_timeline_of_a_small_book(app_client: TestCli
     page = app_client.get("/accounts/acme").text
     timeline = page.split('id="timeline-h"')[1].split('id="contacts-h"')[0]
     for entry in ("slack message from client", "Request m-1 opened", "Resolved thread t-1",
-                  "Escalated thread t-1 (novel)", "Check in", "Next step, due 2026-11-27",
+                  "Escalated thread t-1 to Kyle (novel)", "Check in", "Next step, due 2026-11-27",
                   "Send the plan", "Called"):  # fmt: skip
         assert entry in timeline
+    # a client's message names its contact, not the contact's id
+    assert "slack message from client</strong> · Joe" in timeline and "c-joe" not in timeline
     history = page.split('id="history-h"')[1]
     assert history.count("Ana") == 4  # who made each of the four writes
     assert "Owner</dt><dd>Ana" in page
@@ -273,3 +275,54 @@ def test_an_unknown_account_is_a_page_saying_so(app_client: TestClient) -> None:
     response = app_client.get("/accounts/nope")
     assert response.status_code == 404 and "no account &#39;nope&#39;" in response.text
     assert 'href="/accounts"' in response.text
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_page_form_refused_for_its_csrf_token_gets_an_html_page_not_json(
+    app_client: TestClient, form: str
+) -> None:
+    path, fields = FORMS[form]
+    signed_in(app_client, "csm")
+    response = app_client.post(path, data={**fields, "csrf_token": "forged"})
+    assert response.status_code == 403
+    assert response.headers["content-type"].startswith("text/html")
+    assert '<p class="alert" role="alert">csrf_token: missing' in response.text
+    assert '<header class="bar">' in response.text  # the layout: a page, not a fragment
+
+
+def test_the_api_refuses_a_missing_csrf_token_with_json_still(app_client: TestClient) -> None:
+    signed_in(app_client, "csm")
+    response = app_client.post("/api/accounts/acme/activities", json={"kind": "call"})
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/json"
+
+
+def test_htmx_gets_a_refusal_at_the_field_it_names_or_at_the_form(
+    app_client: TestClient,
+) -> None:
+    csrf = signed_in(app_client, "csm")
+    htmx = {"HX-Request": "true"}
+    fields = {"text": "Plan", "due": "next week", "form_id": "next-step", "csrf_token": csrf}
+    bad_day = app_client.post("/accounts/acme/next-steps", data=fields, headers=htmx)
+    assert bad_day.status_code == 422
+    assert bad_day.headers["hx-retarget"] == "#next-step-due-error"
+    assert bad_day.headers["hx-reswap"] == "innerHTML"
+    assert bad_day.text == '<span class="refused" role="alert">due: a date, YYYY-MM-DD</span>'
+    forged = {**fields, "due": "2026-12-01", "csrf_token": "forged"}
+    refused = app_client.post("/accounts/acme/next-steps", data=forged, headers=htmx)
+    assert refused.status_code == 403 and refused.headers["hx-retarget"] == "#next-step-error"
+    theirs = {"kind": "call", "form_id": "log-activity", "csrf_token": csrf}
+    not_mine = app_client.post("/accounts/globex/activities", data=theirs, headers=htmx)
+    assert not_mine.status_code == 403 and not_mine.headers["hx-retarget"] == "#log-activity-error"
+    assert "may not" in not_mine.text
+
+
+def test_the_mrr_chart_shows_an_account_without_changes_as_its_flat_mrr(
+    app_client: TestClient,
+) -> None:
+    signed_in(app_client, "viewer")
+    page = app_client.get("/accounts/globex").text
+    assert 'src="/accounts/globex/charts/mrr.svg"' in page
+    assert "No MRR changes since 2026-02-01: 900.00 EUR throughout." in page
+    svg = app_client.get("/accounts/globex/charts/mrr.svg").content
+    assert b"2026-02-01" in svg and NOW.date().isoformat().encode() in svg

@@ -61,7 +61,7 @@ def recompute_command(
     except FutureDay as exc:
         fail(f"--as-of: {exc}")
     with (
-        transaction(database()) as session,
+        transaction(database(), writes=True) as session,
         Progress(transient=True, console=console, disable=days < 7) as progress,
     ):
         task = progress.add_task("Scoring days", total=days)
@@ -218,7 +218,7 @@ def override_command(
     settings = get_settings()
     until = _day(expires, "--expires")
     assert until is not None
-    with transaction(database()) as session:
+    with transaction(database(), writes=True) as session:
         try:
             _, added = add_override(
                 session, account, band, reason, until,

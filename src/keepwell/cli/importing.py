@@ -52,7 +52,7 @@ def import_command(
     try:
         with _progress(quiet=as_json) as progress:
             if str(file) == "-":
-                with transaction(engine) as session:
+                with transaction(engine, writes=True) as session:
                     lines = _tracked(sys.stdin.buffer, progress, None)
                     summary = import_lines(
                         session, lines, skip_invalid=skip_invalid, targets=sla_targets(),
@@ -191,7 +191,7 @@ def demo_command(
         console.print(f"wrote {len(records):,} lines to {output}")
         return
     settings = get_settings()
-    with transaction(database()) as session:
+    with transaction(database(), writes=True) as session:
         summary = load_demo(
             session,
             records,

@@ -33,7 +33,7 @@ def set_command(
 ) -> None:
     """Set (or replace) the rate of a currency into the base currency."""
     settings = get_settings()
-    with transaction(database()) as session:
+    with transaction(database(), writes=True) as session:
         try:
             stored = set_rate(session, currency, rate, settings.base_currency, datetime.now(UTC))
         except RateError as exc:
@@ -47,7 +47,7 @@ def set_command(
 @rates_app.command("unset")
 def unset_command(currency: Currency) -> None:
     """Remove the book's rate of a currency."""
-    with transaction(database()) as session:
+    with transaction(database(), writes=True) as session:
         try:
             unset_rate(session, currency, get_settings().base_currency)
         except RateError as exc:

@@ -92,7 +92,7 @@ def _log_config() -> dict[str, Any]:
 def _load_demo_if_empty(engine: Engine) -> None:
     from keepwell.ingest.demo import generate_demo
 
-    with transaction(engine) as session:
+    with transaction(engine, writes=True) as session:
         if session.scalar(select(Account.id).limit(1)) is not None:
             return
         console.print("Loading the demo book (one-time)...")

@@ -27,7 +27,7 @@ def recompute_command() -> None:
     target changes; imports keep their own requests up to date)."""
     from keepwell.services.sla import recompute_sla
 
-    with transaction(database()) as session:
+    with transaction(database(), writes=True) as session:
         summary = recompute_sla(session, sla_targets())
     console.print(
         f"{summary.requests:,} requests on {summary.schedules} schedules; "
@@ -86,7 +86,7 @@ def schedule_command(
     if effective is not None:
         spec["effective"] = effective
     line = orjson.dumps({"type": "schedule", "id": schedule_id, **spec})
-    with transaction(database()) as session:
+    with transaction(database(), writes=True) as session:
         try:
             summary = import_lines(session, [line], targets=sla_targets())
         except ImportRejected as rejected:

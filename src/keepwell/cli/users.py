@@ -65,7 +65,7 @@ def add_command(
 ) -> None:
     """Add a user who can sign in; the password comes from standard input or a prompt."""
     password = read_password()
-    with transaction(database()) as session:
+    with transaction(database(), writes=True) as session:
         try:
             user = add_user(
                 session, email=email, name=name, role=role, password=password,
@@ -86,7 +86,7 @@ def password_command(email: Email) -> None:
         except UnknownUser as exc:
             fail(str(exc), 1)
     password = read_password()
-    with transaction(engine) as session:
+    with transaction(engine, writes=True) as session:
         user = get_user(session, email)
         set_password(session, user, password, datetime.now(UTC))
     console.print(f"password set for {user.email}; their sessions are signed out", highlight=False)
@@ -95,7 +95,7 @@ def password_command(email: Email) -> None:
 @user_app.command("deactivate")
 def deactivate_command(email: Email) -> None:
     """Stop a user from signing in: their sessions and tokens end at once."""
-    with transaction(database()) as session:
+    with transaction(database(), writes=True) as session:
         try:
             user = get_user(session, email)
         except UnknownUser as exc:
@@ -113,7 +113,7 @@ def create_command(
     label: Annotated[str | None, typer.Option("--name", help="What the token is for.")] = None,
 ) -> None:
     """Create a token for a user and print it, once: only its hash is kept."""
-    with transaction(database()) as session:
+    with transaction(database(), writes=True) as session:
         try:
             token, secret = create_token(session, get_user(session, email), label, _now())
         except UnknownUser as exc:
@@ -133,7 +133,7 @@ def revoke_command(
     token_id: Annotated[int, typer.Argument(metavar="ID", help="The token's id (token list).")],
 ) -> None:
     """Revoke a token: it stops working at once."""
-    with transaction(database()) as session:
+    with transaction(database(), writes=True) as session:
         try:
             revoke(session, token_id, _now())
         except UnknownToken as exc:

@@ -41,7 +41,7 @@ class Event:
     kind: str  # message, request, resolve, escalation, activity, next step
     title: str
     text: str | None
-    by: str | None = None
+    by: str | None = None  # who, by name
     breached: bool = False
 
 
@@ -72,7 +72,14 @@ def account_view(
         raise NotFound(f"no account {account_id!r}")
     owner_id = owner_now(session, account_id, now)
     users = {user_id: name for user_id, name in session.execute(select(User.id, User.name))}
-    events = _timeline(session, account_id, now)
+    contacts = list(
+        session.scalars(
+            select(Contact)
+            .where(Contact.account_id == account_id)
+            .order_by(Contact.name, Contact.id)
+        )
+    )
+    events = _timeline(session, account_id, now, users, contacts)
     first = (max(1, timeline_page) - 1) * TIMELINE_PAGE
     still_open = (Request.resolved_at.is_(None)) | (Request.resolved_at > now)
     return AccountView(
@@ -82,13 +89,7 @@ def account_view(
         health=account_health(session, account_id, now, timezone),
         trend=_trend(session, account_id, now, timezone),
         mrr=_mrr(session, account),
-        contacts=list(
-            session.scalars(
-                select(Contact)
-                .where(Contact.account_id == account_id)
-                .order_by(Contact.name, Contact.id)
-            )
-        ),
+        contacts=contacts,
         surveys=list(
             session.scalars(
                 select(Survey)
@@ -141,8 +142,26 @@ def _mrr(session: Session, account: Account) -> list[tuple[date, Decimal]]:
     return [*start, *((at.date(), mrr) for at, mrr in changes)]
 
 
-def _timeline(session: Session, account_id: str, now: datetime) -> list[Event]:
-    """Every event on the account up to `now`, latest first."""
+def mrr_to_today(mrr: list[tuple[date, Decimal]], today: date) -> list[tuple[date, Decimal]]:
+    """The MRR chart's points: each change, and the MRR in force carried on to today, so an
+    account without changes still shows its (flat) MRR."""
+    if mrr and mrr[-1][0] < today:
+        return [*mrr, (today, mrr[-1][1])]
+    return mrr
+
+
+def _timeline(
+    session: Session, account_id: str, now: datetime, users: dict[str, str], contacts: list[Contact]
+) -> list[Event]:
+    """Every event on the account up to `now`, latest first, each with who made it by name
+    (a client's message by its contact's, ours by the user's; an unknown id as it is)."""
+    people = {c.id: c.name or c.email or c.id for c in contacts}
+
+    def name(person: str | None, ours: bool = True) -> str | None:
+        if person is None:
+            return None
+        return (users if ours else people).get(person) or person
+
     threads = select(Message.thread_id).where(Message.account_id == account_id).distinct()
     events: list[Event] = []
     for m in session.scalars(
@@ -150,7 +169,7 @@ def _timeline(session: Session, account_id: str, now: datetime) -> list[Event]:
     ):
         who = "client" if m.direction == "inbound" else "us"
         events.append(Event(m.at, "message", f"{m.channel} message from {who}", m.text,
-                            m.author_id))  # fmt: skip
+                            name(m.author_id, ours=who == "us")))  # fmt: skip
     for r in session.scalars(
         select(Request).where(Request.account_id == account_id, Request.opened_at <= now)
     ):
@@ -159,22 +178,24 @@ def _timeline(session: Session, account_id: str, now: datetime) -> list[Event]:
     for s in session.scalars(
         select(Resolve).where(Resolve.thread_id.in_(threads), Resolve.at <= now)
     ):
-        events.append(Event(s.at, "resolve", f"Resolved thread {s.thread_id}", s.note, s.by_id))
+        title = f"Resolved thread {s.thread_id}"
+        events.append(Event(s.at, "resolve", title, s.note, name(s.by_id)))
     for e in session.scalars(
         select(Escalation).where(Escalation.thread_id.in_(threads), Escalation.at <= now)
     ):
-        title = f"Escalated thread {e.thread_id}" + (" (novel)" if e.novel else "")
-        events.append(Event(e.at, "escalation", title, e.reason, e.by_id))
+        title = f"Escalated thread {e.thread_id}" + (f" to {name(e.to_id)}" if e.to_id else "")
+        title += " (novel)" if e.novel else ""
+        events.append(Event(e.at, "escalation", title, e.reason, name(e.by_id)))
     for a in session.scalars(
         select(Activity).where(Activity.account_id == account_id, Activity.at <= now)
     ):
         events.append(Event(a.at, "activity", a.kind.replace("_", " ").capitalize(), a.text,
-                            a.by_id))  # fmt: skip
+                            name(a.by_id)))  # fmt: skip
     for n in session.scalars(
         select(NextStep).where(NextStep.account_id == account_id, NextStep.at <= now)
     ):
         events.append(Event(n.at, "next step", f"Next step, due {n.due.isoformat()}", n.text,
-                            n.by_id))  # fmt: skip
+                            name(n.by_id)))  # fmt: skip
     return sorted(events, key=lambda e: e.at, reverse=True)
 
 

@@ -40,6 +40,8 @@ class InboxItem:
     time_left: str  # "38 min left", "2 h 10 min overdue"
     last_client_message: str | None
     last_client_message_at: datetime | None
+    escalated: bool = False  # escalated by `now`
+    novel: bool = False  # escalated as a novel situation
 
 
 def inbox(session: Session, csm_id: str, now: datetime) -> list[InboxItem]:
@@ -154,4 +156,6 @@ def _item(
         time_left=time_left_words(seconds, business_day),
         last_client_message=text,
         last_client_message_at=at,
+        escalated=request.escalated_at is not None and request.escalated_at <= now,
+        novel=request.novel and request.escalated_at is not None and request.escalated_at <= now,
     )

@@ -29,6 +29,9 @@ DROP_DAYS = 7
 RENEWAL_DAYS = 60
 # A note is a record, not a touch: every other activity kind reaches the client.
 NOT_A_TOUCH = ("note",)
+# The actions Today offers an account: log a touch (the answer to no touch this week, red
+# health, a renewal near), set a next step (none, or overdue).
+LOG, STEP = "log_activity", "set_next_step"
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ class Attention:
     name: str
     owner_id: str | None
     reasons: list[str]
-    action: str  # what the account page's first form should be used for
+    actions: list[str]  # the account page's forms that answer the reasons (LOG, STEP)
 
 
 @dataclass
@@ -87,8 +90,12 @@ def attention(
             *_renewal_reasons(renewal, today),
         ]
         if reasons:
-            action = "log_activity" if account_id not in touched else "set_next_step"
-            found.append(Attention(account_id, name, owner_id, reasons, action))
+            step = steps.get(account_id)
+            actions = [
+                *([LOG] if account_id not in touched else []),
+                *([STEP] if step is None or step < today else []),
+            ]
+            found.append(Attention(account_id, name, owner_id, reasons, actions or [LOG]))
     return found
 
 

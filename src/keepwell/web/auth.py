@@ -244,6 +244,27 @@ async def read_form(request: Request) -> dict[str, str]:
     return {name: values[-1] for name, values in fields.items()}
 
 
+class FormRefused(Exception):
+    """A signed-in page's form refused before its write (its CSRF token): the pages answer
+    with an HTML page (or, to htmx, a message by the form), never the API's JSON."""
+
+    def __init__(self, principal: Principal, fields: dict[str, str], message: str) -> None:
+        super().__init__(message)
+        self.user_id = principal.user.id  # the request's session is gone when it is answered
+        self.session_id = principal.session_id
+        self.fields = fields
+        self.message = message
+
+    def principal(self, request: Request) -> Principal | None:
+        """Who was refused, read anew (None if they are gone meanwhile)."""
+        with request.app.state.sessionmaker() as session:
+            user = session.get(User, self.user_id)
+            if user is None:
+                return None
+            session.expunge(user)
+        return Principal(user, self.session_id)
+
+
 async def signed_in_form(
     request: Request, principal: PagePrincipal
 ) -> tuple[Principal, dict[str, str]]:
@@ -252,7 +273,8 @@ async def signed_in_form(
     form = await read_form(request)
     token = form.get("csrf_token") or request.headers.get("x-csrf-token")
     if not csrf_matches(principal.session_id, token):
-        raise HTTPException(403, "csrf_token: missing or not this session's; reload the page")
+        message = "csrf_token: missing or not this session's; reload the page"
+        raise FormRefused(principal, form, message)
     return principal, form
 
 

@@ -5,17 +5,19 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 
-from keepwell.web.auth import SignInRequired
+from keepwell.web.auth import FormRefused, SignInRequired
 from keepwell.web.pages import accounts, forms, health, revenue, schedules, signin, today
 
 
 def install(app: FastAPI) -> None:
-    """Add the pages, and send a signed-out visitor of any page to /login."""
+    """Add the pages; send a signed-out visitor of any page to /login, and answer a form
+    refused for its CSRF token with HTML (the API's refusals stay JSON)."""
 
     async def to_login(_request: Request, _exc: Exception) -> RedirectResponse:
         return RedirectResponse("/login", status_code=303)
 
     app.add_exception_handler(SignInRequired, to_login)
+    app.add_exception_handler(FormRefused, forms.form_refused)
     app.include_router(signin.router)
     app.include_router(today.router)
     app.include_router(accounts.router)

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from keepwell.config import get_settings
 from keepwell.domain.access import Action
-from keepwell.services.account_page import AccountView, account_view
+from keepwell.services.account_page import AccountView, account_view, mrr_to_today
 from keepwell.services.accounts_page import SORTS, AccountQuery, choices, list_accounts
 from keepwell.services.actions import NotFound, may_write
+from keepwell.services.health import today_in
 from keepwell.services.today import escalation_targets
 from keepwell.web.auth import PagePrincipal
 from keepwell.web.charts import line_svg
@@ -114,7 +115,8 @@ async def chart(
     if name == "health":
         svg = line_svg("Health score, last 90 days", view.trend, "score")
     elif name == "mrr":
-        svg = line_svg(f"MRR ({view.account.currency})", view.mrr, "MRR")
+        today = today_in(now, get_settings().timezone)
+        svg = line_svg(f"MRR ({view.account.currency})", mrr_to_today(view.mrr, today), "MRR")
     else:
         raise HTTPException(404, f"no chart {name!r}")
     headers = {"content-security-policy": CHART_POLICY, "cache-control": "no-store"}

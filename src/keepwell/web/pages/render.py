@@ -3,6 +3,8 @@ token of their session."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,20 @@ from keepwell.domain.access import ROLES, Action, may_ever
 from keepwell.web.auth import Principal, csrf_token
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+NOT_IN_AN_ID = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def dom_id(value: str) -> str:
+    """`value` as a part of an element id that any CSS selector takes as it is (the forms'
+    message slots are found by `#id`): other characters become `_`, and a short hash of the
+    value keeps two such values apart."""
+    safe = NOT_IN_AN_ID.sub("_", value)
+    if safe == value:
+        return value
+    return f"{safe}_{hashlib.sha256(value.encode()).hexdigest()[:8]}"
+
+
+templates.env.globals["dom_id"] = dom_id
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,15 @@ def fragment(template: str, **context: Any) -> Markup:
     return Markup(templates.get_template(template).render(**context))
 
 
+# What a write did, by the `done` of the address a form returns to: said at the page's top.
+DONE = {
+    "resolve": "Resolved.",
+    "escalate": "Escalated.",
+    "next_step": "Next step set.",
+    "activity": "Activity logged.",
+}
+
+
 def nav_for(role: str) -> list[NavItem]:
     return [item for item in NAV if role in item.roles]
 
@@ -68,6 +93,7 @@ def page(
             "nav": nav_for(user.role) if user else [],
             "path": request.url.path,
             "csrf_token": csrf,
+            "done": DONE.get(request.query_params.get("done", "")),
             **context,
         },
         status_code=status_code,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 
-from keepwell.web.auth import SignInRequired
-from keepwell.web.pages import accounts, forms, signin, today
+from keepwell.web.auth import PageForbidden, SignInRequired
+from keepwell.web.pages import accounts, forms, jobs, settings, signin, today, tokens, users
+from keepwell.web.pages.render import page
 
 
 def install(app: FastAPI) -> None:
@@ -15,8 +16,18 @@ def install(app: FastAPI) -> None:
     async def to_login(_request: Request, _exc: Exception) -> RedirectResponse:
         return RedirectResponse("/login", status_code=303)
 
+    async def refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, PageForbidden)
+        return page(request, "refused.html", exc.principal, status_code=403,
+                    message=exc.message, back="/")  # fmt: skip
+
     app.add_exception_handler(SignInRequired, to_login)
+    app.add_exception_handler(PageForbidden, refused)
     app.include_router(signin.router)
     app.include_router(today.router)
     app.include_router(accounts.router)
     app.include_router(forms.router)
+    app.include_router(settings.router)
+    app.include_router(users.router)
+    app.include_router(tokens.router)
+    app.include_router(jobs.router)

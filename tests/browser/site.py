@@ -68,6 +68,11 @@ PAGES = (
     Page("password", "/account/password", "csm"),
     Page("accounts", "/accounts", "csm"),
     Page("account", "/accounts/{account}", "csm"),
+    Page("settings", "/settings", "admin"),
+    Page("settings-users", "/settings/users", "admin"),
+    Page("settings-user", "/settings/users/u-chloe", "admin"),
+    Page("settings-tokens", "/settings/tokens", "admin"),
+    Page("settings-jobs", "/settings/jobs", "admin"),
 )
 
 

@@ -221,7 +221,7 @@ def test_a_token_is_shown_once_and_works_as_a_bearer_on_the_api(app_client: Test
     created = post(app_client, "/settings/tokens", {"user_id": "u-ana", "label": "ci"}, csrf)
     html = created.text
     assert created.status_code == 200
-    match = re.search(r'id="secret"[^>]*value="(kw_[^"]+)"', html)
+    match = re.search(r'<code id="secret"[^>]*>(kw_[^<]+)</code>', html)
     assert match and "shown only this once" in html
     secret = match.group(1)
     api = TestClient(app_client.app)

@@ -326,3 +326,11 @@ def test_the_jobs_page_lists_what_waits_and_enables_a_disabled_destination(
     again = post(app_client, "/settings/jobs/destinations/enable",
                  {"channel": "slack", "address": "*"}, csrf)  # fmt: skip
     assert again.status_code == 404
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_a_signed_out_visitor_of_a_settings_page_is_sent_to_login(
+    app_client: TestClient, path: str
+) -> None:
+    response = app_client.get(path, follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (303, "/login")

@@ -250,8 +250,10 @@ class PageForbidden(Exception):
 
     def __init__(self, principal: Principal, message: str, session: Session) -> None:
         super().__init__(message)
-        # The page is drawn after the request's session has ended: keep the user as loaded.
-        session.expunge(principal.user)
+        # The page is drawn after the request's session has ended: keep the user as loaded
+        # (a user from the page cache is in no session already).
+        if principal.user in session:
+            session.expunge(principal.user)
         self.principal = principal
         self.message = message
 

@@ -73,6 +73,11 @@ PAGES = (
     Page("revenue", "/revenue", "viewer"),
     Page("revenue-responses", "/revenue/responses", "manager"),
     Page("settings-schedules", "/settings/schedules", "admin"),
+    Page("settings", "/settings", "admin"),
+    Page("settings-users", "/settings/users", "admin"),
+    Page("settings-user", "/settings/users/u-chloe", "admin"),
+    Page("settings-tokens", "/settings/tokens", "admin"),
+    Page("settings-jobs", "/settings/jobs", "admin"),
 )
 
 

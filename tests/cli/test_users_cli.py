@@ -105,3 +105,34 @@ def test_it_sets_a_password_and_names_an_unknown_email(engine: Engine) -> None:
         1,
         "error: no user with email 'bob@example.com'\n",
     )
+
+
+def test_a_reactivated_user_signs_in_again_with_their_password(engine: Engine) -> None:
+    from keepwell.services.users import sign_in
+    from people import NOW
+
+    add()
+    runner.invoke(app, ["user", "deactivate", "ana@example.com"])
+    result = runner.invoke(app, ["user", "reactivate", "ana@example.com"])
+    assert (result.exit_code, result.output) == (
+        0,
+        "reactivated ana@example.com: they can sign in again\n",
+    )
+    with transaction(engine) as session:
+        assert sign_in(session, "ana@example.com", PASSWORD, NOW).session_id is not None
+    again = runner.invoke(app, ["user", "reactivate", "ana@example.com"])
+    assert (again.exit_code, again.output) == (2, "error: ana@example.com is active already\n")
+    unknown = runner.invoke(app, ["user", "reactivate", "bob@example.com"])
+    said = "error: no user with email 'bob@example.com'\n"
+    assert (unknown.exit_code, unknown.output) == (1, said)
+
+
+def test_the_last_admin_cannot_be_deactivated(engine: Engine) -> None:
+    add("root@example.com", role="admin")
+    result = runner.invoke(app, ["user", "deactivate", "root@example.com"])
+    assert (result.exit_code, result.output) == (
+        2,
+        "error: root@example.com is the last admin; make another first\n",
+    )
+    with transaction(engine) as session:
+        assert session.scalars(select(User.active)).one() is True

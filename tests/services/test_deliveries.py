@@ -132,10 +132,10 @@ def test_it_replays_a_dead_delivery_from_its_first_attempt(engine: Engine) -> No
     assert delivery_id is not None
     with transaction(engine) as session:
         session.get_one(Delivery, delivery_id).state = "dead"
-    deliveries.replay(engine, delivery_id)
+    deliveries.replay(engine, delivery_id, NOW)
     assert _state(engine, delivery_id) == ("pending", 0, None)
     with pytest.raises(deliveries.UnknownDelivery):
-        deliveries.replay(engine, delivery_id + 1)
+        deliveries.replay(engine, delivery_id + 1, NOW)
 
 
 def test_it_finds_deliveries_whose_job_was_lost(engine: Engine) -> None:

@@ -163,6 +163,6 @@ def enable_command(
 ) -> None:
     """Enable a destination a permanent error disabled, once the admin fixed it."""
     with transaction(database(), writes=True) as session:
-        if not enable_destination(session, channel, address):
+        if not enable_destination(session, channel, address, datetime.now(UTC)):
             fail(f"{channel} {address} is not disabled")
     console.print(f"{channel} {address} enabled")

@@ -61,7 +61,7 @@ COMMANDS: dict[str, Entry] = {
     "rates": Entry("rates", "Exchange rates into the base currency, kept in the database."),
     "mail": Entry("mail", "Email in: files and the shared inbox."),
     "alerts": Entry("alerts", "Alerts to CSMs: planned, sent, failed."),
-    "user": Entry("users", "People who sign in: add, set a password, deactivate."),
+    "user": Entry("users", "People who sign in: add, set a password, deactivate, reactivate."),
     "token": Entry("users", "API tokens (sent as 'Authorization: Bearer TOKEN')."),
     "deliveries": Entry("deliveries", "Webhook deliveries: stored, applied, failed."),
     "jobs": Entry("jobs", "Background jobs: what ran, how it ended."),

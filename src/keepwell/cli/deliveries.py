@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
@@ -55,7 +55,7 @@ def replay_command(
     idempotent: a delivery already applied changes nothing."""
     engine = database()
     try:
-        deliveries.replay(engine, delivery_id)
+        deliveries.replay(engine, delivery_id, datetime.now(UTC))
     except deliveries.UnknownDelivery as exc:
         fail(str(exc), 1)
     create_jobs(engine, get_settings()).apply_delivery(delivery_id)

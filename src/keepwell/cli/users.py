@@ -23,11 +23,12 @@ from keepwell.services.users import (
     check_password,
     deactivate,
     get_user,
+    reactivate,
     set_password,
 )
 from keepwell.store.db import transaction
 
-user_app = typer.Typer(help="People who sign in: add, set a password, deactivate.")
+user_app = typer.Typer(help="People who sign in: add, set a password, deactivate, reactivate.")
 token_app = typer.Typer(help="API tokens (sent as 'Authorization: Bearer TOKEN').")
 app.add_typer(user_app, name="user", no_args_is_help=True)
 app.add_typer(token_app, name="token", no_args_is_help=True)
@@ -98,13 +99,35 @@ def deactivate_command(email: Email) -> None:
     with transaction(database(), writes=True) as session:
         try:
             user = get_user(session, email)
+            sessions, tokens = deactivate(session, user, datetime.now(UTC))
         except UnknownUser as exc:
             fail(str(exc), 1)
-        sessions, tokens = deactivate(session, user, datetime.now(UTC))
+        except UserError as exc:
+            fail(_said(exc))
     console.print(
         f"deactivated {user.email}: {sessions} session(s) ended, {tokens} token(s) revoked",
         highlight=False,
     )
+
+
+@user_app.command("reactivate")
+def reactivate_command(email: Email) -> None:
+    """Let a deactivated user sign in again with their password (their old sessions and
+    tokens stay ended)."""
+    with transaction(database()) as session:
+        try:
+            user = get_user(session, email)
+            reactivate(session, user, datetime.now(UTC))
+        except UnknownUser as exc:
+            fail(str(exc), 1)
+        except UserError as exc:
+            fail(_said(exc))
+    console.print(f"reactivated {user.email}: they can sign in again", highlight=False)
+
+
+def _said(error: UserError) -> str:
+    """A service's `field: message` as the command line says it (no form field here)."""
+    return str(error).partition(": ")[2] or str(error)
 
 
 @token_app.command("create")

@@ -32,6 +32,7 @@ from keepwell.domain import alerts as rules
 from keepwell.domain.hours import from_micros, seconds_to_micros, to_micros
 from keepwell.domain.sla import SlaTargets, time_left_words
 from keepwell.integrations.notify import Outgoing, Sender, SendFailed
+from keepwell.services import audit
 from keepwell.services.inbox import inbox
 from keepwell.services.ownership import owner_at
 from keepwell.services.schedules import ALWAYS_OPEN, Calendars, load_schedules
@@ -445,13 +446,21 @@ def disabled_destinations(session: Session) -> list[Destination]:
     return list(session.scalars(select(Destination).order_by(Destination.disabled_at)))
 
 
-def enable_destination(session: Session, channel: str, address: str) -> bool:
-    """Enable a disabled destination again (after the admin fixed it); False if it was not
-    disabled."""
+def enable_destination(
+    session: Session, channel: str, address: str, now: datetime, *, by: str | None = None
+) -> bool:
+    """Enable a disabled destination again (after the admin fixed it), recorded in the audit
+    log; False if it was not disabled."""
     found = session.get(Destination, (channel, address))
     if found is None:
         return False
+    before = {"channel": found.channel, "address": found.address, "reason": found.reason,
+              "disabled_at": found.disabled_at.isoformat()}  # fmt: skip
     session.delete(found)
+    session.flush()
+    audit.record(session, at=now, by=by, action="destination.enable",
+                 subject=f"destination:{channel}:{address}", before=before,
+                 after={"channel": channel, "address": address, "enabled": True})  # fmt: skip
     return True
 
 

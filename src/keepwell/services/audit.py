@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from keepwell.store.models import AuditEntry
@@ -26,6 +26,14 @@ def record(
     session.add(entry)
     session.flush()
     return entry
+
+
+def recent(session: Session, *prefixes: str, limit: int = 20) -> list[AuditEntry]:
+    """The latest entries whose action starts with one of `prefixes` (`user.`, say), newest
+    first: the short history a settings page shows."""
+    query = select(AuditEntry).where(or_(*(AuditEntry.action.startswith(p) for p in prefixes)))
+    query = query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+    return list(session.scalars(query))
 
 
 def history(session: Session, subject: str) -> list[AuditEntry]:

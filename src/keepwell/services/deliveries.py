@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
+from keepwell.services import audit
 from keepwell.store.db import one_book_writer_at_a_time, transaction
 from keepwell.store.models import Delivery
 from keepwell.store.upsert import insert
@@ -328,17 +329,27 @@ def count_by_state(engine: Engine) -> dict[str, int]:
     return {state: count for state, count in rows}
 
 
-def replay(engine: Engine, delivery_id: int) -> None:
-    """Make a delivery pending again, from its first attempt (the caller enqueues it).
-    Applying is idempotent: an applied delivery replayed changes nothing."""
+def replay(engine: Engine, delivery_id: int, now: datetime, *, by: str | None = None) -> None:
+    """Make a delivery pending again, from its first attempt (the caller enqueues it), and
+    record who did. Applying is idempotent: an applied delivery replayed changes nothing."""
     with transaction(engine, writes=True) as session:
-        changed = session.execute(
+        found = session.execute(
+            select(Delivery.state, Delivery.attempts, Delivery.error).where(
+                Delivery.id == delivery_id
+            )
+        ).first()
+        if found is None:
+            raise UnknownDelivery(f"no delivery {delivery_id}")
+        session.execute(
             update(Delivery)
             .where(Delivery.id == delivery_id)
             .values(state=PENDING, attempts=0, error=None, retry_at=None)
-        ).rowcount  # type: ignore[attr-defined]
-    if not changed:
-        raise UnknownDelivery(f"no delivery {delivery_id}")
+        )
+        audit.record(
+            session, at=now, by=by, action="delivery.replay", subject=f"delivery:{delivery_id}",
+            before={"state": found.state, "attempts": found.attempts, "error": found.error},
+            after={"state": PENDING, "attempts": 0},
+        )  # fmt: skip
 
 
 def release_held(session: Session, source: str, scope: str) -> list[int]:

@@ -93,12 +93,19 @@ _COLUMNS = (Job.id, Job.name, Job.args, Job.state, Job.attempts, Job.error, Job.
             Job.progress_note)  # fmt: skip
 
 
-def list_jobs(engine: Engine, *, limit: int = 100) -> list[JobRow]:
-    """The latest jobs, most recently finished (or started, while running; or queued) first."""
+def list_jobs(engine: Engine, *, limit: int = 100, offset: int = 0) -> list[JobRow]:
+    """The latest jobs, most recently finished (or started, while running; or queued) first;
+    `offset` skips as many (a page of them)."""
     with transaction(engine) as session:
         latest = func.coalesce(Job.finished_at, Job.started_at, Job.queued_at).desc()
-        rows = session.execute(select(*_COLUMNS).order_by(latest).limit(limit))
-        return [JobRow(*row) for row in rows]
+        query = select(*_COLUMNS).order_by(latest, Job.id.desc()).limit(limit).offset(offset)
+        return [JobRow(*row) for row in session.execute(query)]
+
+
+def count_jobs(engine: Engine) -> int:
+    """How many jobs are on record (the pages of `list_jobs`)."""
+    with transaction(engine) as session:
+        return int(session.scalar(select(func.count()).select_from(Job)) or 0)
 
 
 def get_job(session: Session, job_id: str) -> JobRow | None:

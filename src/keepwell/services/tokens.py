@@ -67,6 +67,24 @@ def create_token(
     return token, secret
 
 
+MAX_LABEL_LENGTH = 200  # the column's
+
+
+def create_token_for(
+    session: Session, user_id: str, label: str | None, now: datetime, *, by: str | None = None
+) -> tuple[ApiToken, str]:
+    """`create_token` for the user with this id, the errors naming the form's fields."""
+    label = (label or "").strip() or None
+    if label is not None and len(label) > MAX_LABEL_LENGTH:
+        raise TokenError(f"label: at most {MAX_LABEL_LENGTH} characters")
+    user = session.get(User, user_id) if user_id else None
+    if user is None:
+        raise TokenError("user_id: choose the user the token acts as")
+    if not user.active:
+        raise TokenError(f"user_id: {user.email or user.id} is deactivated: no new tokens")
+    return create_token(session, user, label, now, by=by)
+
+
 def revoke_token(session: Session, token_id: int, now: datetime, *, by: str | None = None) -> None:
     """The token stops working now (revoking it twice is no error)."""
     token = session.get(ApiToken, token_id)

@@ -1,4 +1,5 @@
-"""People who sign in (issue 13 §1): add, set or change a password, deactivate, sign in.
+"""People who sign in (issue 13 §1, §4 of issue 14): add, change role and manager, set or
+change a password, deactivate and reactivate, sign in.
 
 Passwords are hashed with argon2id and never logged, stored in clear or returned. Sign-in
 outcomes are returned, not raised, so that the caller's transaction keeps the attempt that the
@@ -18,7 +19,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from keepwell.domain.access import THROTTLE_WINDOW, Attempt, UnknownRole, role_of, throttled_until
+from keepwell.domain.access import (
+    THROTTLE_WINDOW,
+    Attempt,
+    Role,
+    UnknownRole,
+    role_of,
+    throttled_until,
+)
 from keepwell.services import audit
 from keepwell.services.sessions import end_user_sessions, start_session
 from keepwell.services.tokens import revoke_user_tokens
@@ -27,6 +35,8 @@ from keepwell.store.models import SignInAttempt, User
 log = logging.getLogger("keepwell.auth")
 hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
+MAX_NAME_LENGTH = 200  # the column's
+MANAGING_ROLES = (Role.MANAGER.value, Role.ADMIN.value)  # who may be someone's manager
 # Checked against when the email is unknown, so a wrong email costs as much time as a wrong
 # password and the answer's timing does not tell which emails have accounts.
 _DUMMY_HASH = hasher.hash("keepwell: no such user")
@@ -89,25 +99,35 @@ def add_user(
     user_id: str | None = None,
     timezone: str = "UTC",
     by: str | None = None,
+    manager_id: str | None = None,
+    confirm_password: str | None = None,
 ) -> User:
-    """A new user who can sign in; the id defaults to `u-` and the email's local part."""
+    """A new user who can sign in; the id defaults to `u-` and the email's local part.
+    `confirm_password`, when given (a form's second typing), must equal `password`."""
     address = normal_email(email)
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
         raise UserError(f"email: not an email address: {email!r}")
     if not name.strip():
         raise UserError("name: must not be empty")
+    if len(name.strip()) > MAX_NAME_LENGTH:
+        raise UserError(f"name: at most {MAX_NAME_LENGTH} characters")
     _check_role_and_zone(role, timezone)
     if find_user(session, address) is not None:
         raise UserError(f"email: a user with {address} exists already")
     new_id = user_id or _free_id(session, address)
     if session.get(User, new_id) is not None:
         raise UserError(f"id: a user with id {new_id!r} exists already")
+    _check_manager(session, manager_id, new_id)
+    check_password(password)
+    if confirm_password is not None and confirm_password != password:
+        raise UserError("confirm_password: the two passwords differ")
     user = User(
         id=new_id,
         name=name.strip(),
         email=address,
         role=role,
         timezone=timezone,
+        manager_id=manager_id or None,
         password_hash=hash_password(password),
         active=True,
     )
@@ -139,9 +159,77 @@ def _free_id(session: Session, email: str) -> str:
     return candidate
 
 
+def _check_manager(session: Session, manager_id: str | None, user_id: str) -> None:
+    """A manager must be an active manager or admin, and not the user themself."""
+    if not manager_id:
+        return
+    manager = session.get(User, manager_id)
+    if manager is None:
+        raise UserError(f"manager_id: no user with id {manager_id!r}")
+    if manager.id == user_id:
+        raise UserError("manager_id: nobody manages themself")
+    if manager.role not in MANAGING_ROLES:
+        raise UserError(f"manager_id: {manager.name} is a {manager.role}, not a manager or admin")
+    if not manager.active:
+        raise UserError(f"manager_id: {manager.name} is deactivated")
+
+
 def _shown(user: User) -> dict[str, object]:
     """What the audit log keeps of a user: never the password hash."""
-    return {"email": user.email, "name": user.name, "role": user.role, "active": user.active}
+    return {"email": user.email, "name": user.name, "role": user.role,
+            "manager_id": user.manager_id, "timezone": user.timezone,
+            "active": user.active}  # fmt: skip
+
+
+def _other_active_admins(session: Session, user: User) -> int:
+    query = select(func.count()).where(
+        User.role == Role.ADMIN.value, User.active.is_(True), User.id != user.id
+    )
+    return int(session.scalar(query.select_from(User)) or 0)
+
+
+def _reports(session: Session, user: User) -> int:
+    """How many active users name `user` as their manager."""
+    query = select(func.count()).where(User.manager_id == user.id, User.active.is_(True))
+    return int(session.scalar(query.select_from(User)) or 0)
+
+
+def change_user(
+    session: Session,
+    user: User,
+    *,
+    role: str,
+    manager_id: str | None,
+    now: datetime,
+    by: str | None = None,
+) -> bool:
+    """Change a user's role and manager (issue 14 §4); whether anything changed. The last
+    active admin stays an admin, nobody changes their own role (another admin does), and
+    a manager who still manages people stays a manager or admin until they have another."""
+    try:
+        role_of(role)
+    except UnknownRole as exc:
+        raise UserError(f"role: {exc}") from None
+    manager_id = manager_id or None
+    if role != user.role:
+        if by is not None and by == user.id:
+            raise UserError("role: you cannot change your own role; another admin can")
+        if user.role == Role.ADMIN and user.active and not _other_active_admins(session, user):
+            raise UserError(f"role: {user.name} is the last admin; make another admin first")
+        if role not in MANAGING_ROLES and (reports := _reports(session, user)):
+            raise UserError(
+                f"role: {user.name} manages {reports} people; give them another manager first"
+            )
+    if manager_id != user.manager_id:
+        _check_manager(session, manager_id, user.id)
+    if role == user.role and manager_id == user.manager_id:
+        return False
+    before = _shown(user)
+    user.role, user.manager_id = role, manager_id
+    session.flush()
+    audit.record(session, at=now, by=by, action="user.change", subject=f"user:{user.id}",
+                 before=before, after=_shown(user))  # fmt: skip
+    return True
 
 
 def set_password(
@@ -171,8 +259,15 @@ def change_password(
 def deactivate(
     session: Session, user: User, now: datetime, *, by: str | None = None
 ) -> tuple[int, int]:
-    """The user can no longer sign in; every session and token of theirs ends now. How many
-    sessions and tokens ended."""
+    """The user can no longer sign in; every session and token of theirs ends now; their
+    history (accounts owned, reviews, audit) stays. How many sessions and tokens ended.
+    Nobody deactivates themself (`by`), nor the last active admin."""
+    if not user.active:
+        raise UserError(f"active: {user.email or user.id} is deactivated already")
+    if by is not None and by == user.id:
+        raise UserError("active: you cannot deactivate yourself; another admin can")
+    if user.role == Role.ADMIN and not _other_active_admins(session, user):
+        raise UserError(f"active: {user.email or user.id} is the last admin; make another first")
     before = _shown(user)
     user.active = False
     sessions = end_user_sessions(session, user.id, now)
@@ -187,6 +282,58 @@ def deactivate(
         after={**_shown(user), "sessions_ended": sessions, "tokens_revoked": tokens},
     )
     return sessions, tokens
+
+
+def reactivate(session: Session, user: User, now: datetime, *, by: str | None = None) -> None:
+    """The user can sign in again with their password (sessions and tokens ended by the
+    deactivation stay ended: they sign in afresh and get new tokens)."""
+    if user.active:
+        raise UserError(f"active: {user.email or user.id} is active already")
+    before = _shown(user)
+    user.active = True
+    session.flush()
+    audit.record(session, at=now, by=by, action="user.reactivate", subject=f"user:{user.id}",
+                 before=before, after=_shown(user))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class UserRow:
+    """A user as the settings page lists them (never the password hash)."""
+
+    id: str
+    name: str
+    email: str | None
+    role: str
+    timezone: str
+    manager_id: str | None
+    manager_name: str | None
+    active: bool
+    may_sign_in: bool  # has a password
+
+
+def list_users(session: Session) -> list[UserRow]:
+    """Every user, active first, by name."""
+    users = list(session.scalars(select(User).order_by(User.active.desc(), User.name, User.id)))
+    names = {u.id: u.name for u in users}
+    return [
+        UserRow(u.id, u.name, u.email, u.role, u.timezone, u.manager_id,
+                names.get(u.manager_id) if u.manager_id else None, u.active,
+                u.password_hash is not None)
+        for u in users
+    ]  # fmt: skip
+
+
+def get_user_by_id(session: Session, user_id: str) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise UnknownUser(f"no user with id {user_id!r}")
+    return user
+
+
+def manager_choices(session: Session) -> list[tuple[str, str]]:
+    """The users who may manage others: active managers and admins, (id, name) by name."""
+    query = select(User.id, User.name).where(User.role.in_(MANAGING_ROLES), User.active.is_(True))
+    return [(id_, name) for id_, name in session.execute(query.order_by(User.name, User.id))]
 
 
 @dataclass(frozen=True)

@@ -279,3 +279,49 @@ async def signed_in_form(
 
 
 SignedInForm = Annotated[tuple[Principal, dict[str, str]], Depends(signed_in_form)]
+
+
+FormOf = tuple[Principal, dict[str, str]]
+
+
+class PageForbidden(Exception):
+    """A signed-in user asked for a page or posted a form their role may not: the answer is
+    the 'Not done' page with 403 (installed in `web.pages`)."""
+
+    def __init__(self, principal: Principal, message: str, session: Session) -> None:
+        super().__init__(message)
+        # The page is drawn after the request's session has ended: keep the user as loaded
+        # (a user from the page cache is in no session already).
+        if principal.user in session:
+            session.expunge(principal.user)
+        self.principal = principal
+        self.message = message
+
+
+def page_require(action: Action) -> Callable[..., Principal]:
+    """A page's dependency: the signed-in principal, if their role may take `action`."""
+
+    def dependency(principal: PagePrincipal, session: SessionDep) -> Principal:
+        if not may_ever(principal.user.role, action):
+            message = f"A {principal.user.role} may not open this page."
+            raise PageForbidden(principal, message, session)
+        return principal
+
+    return dependency
+
+
+def form_require(action: Action) -> Callable[..., FormOf]:
+    """A POSTed form's dependency: CSRF checked first (`signed_in_form`), then the role."""
+
+    def dependency(form: SignedInForm, session: SessionDep) -> FormOf:
+        principal, _fields = form
+        if not may_ever(principal.user.role, action):
+            raise PageForbidden(principal, f"A {principal.user.role} may not do this.", session)
+        return form
+
+    return dependency
+
+
+# The settings pages (issue 14 §4): admins only, as `domain.access` says of ADMINISTER.
+AdminPage = Annotated[Principal, Depends(page_require(Action.ADMINISTER))]
+AdminForm = Annotated[FormOf, Depends(form_require(Action.ADMINISTER))]

@@ -49,6 +49,7 @@ NAV = (
     NavItem("Accounts", "/accounts"),
     NavItem("Health", "/health", READ_BOOK_ROLES),
     NavItem("Revenue", "/revenue", READ_BOOK_ROLES),
+    NavItem("Settings", "/settings", ("admin",)),
     NavItem("API", "/docs"),
     NavItem("Password", "/account/password"),
 )

@@ -6,12 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from keepwell.domain.access import ROLES
+from keepwell.store.models import User
 from keepwell.web.auth import Principal, csrf_token
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
@@ -20,7 +22,7 @@ templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates"
 @dataclass(frozen=True)
 class NavItem:
     label: str
-    href: str
+    href: str  # may name `{user_id}`: the signed-in user's id
     roles: tuple[str, ...] = ROLES
 
 
@@ -28,13 +30,19 @@ class NavItem:
 NAV = (
     NavItem("Today", "/"),
     NavItem("Accounts", "/accounts"),
+    NavItem("Team", "/team", ("admin", "manager")),
+    NavItem("My scorecard", "/team/{user_id}", ("csm",)),
     NavItem("API", "/docs"),
     NavItem("Password", "/account/password"),
 )
 
 
-def nav_for(role: str) -> list[NavItem]:
-    return [item for item in NAV if role in item.roles]
+def nav_for(user: User) -> list[NavItem]:
+    return [
+        NavItem(item.label, item.href.format(user_id=quote(user.id, safe="")), item.roles)
+        for item in NAV
+        if user.role in item.roles
+    ]
 
 
 def page(
@@ -55,7 +63,7 @@ def page(
         template,
         {
             "user": user,
-            "nav": nav_for(user.role) if user else [],
+            "nav": nav_for(user) if user else [],
             "path": request.url.path,
             "csrf_token": csrf,
             **context,

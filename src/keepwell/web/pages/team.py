@@ -1,0 +1,324 @@
+"""`/team`, `/team/{csm}` and a figure's evidence (issue 14 §1): the month's scorecards of
+the CSMs, each figure down to the records it was computed from, a CSM's twelve months and
+their reviews. Figures come from `services.scorecard` as `keepwell scorecard` computes them;
+who sees what is `domain.access`'s (READ_SCORECARD, READ_REVIEWS, the review writes)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from keepwell.domain import scorecard as sc
+from keepwell.domain.access import Action, can, may_ever
+from keepwell.domain.months import MonthError, parse_month
+from keepwell.domain.targets import METRICS, SELF_AWARENESS
+from keepwell.services.actions import NotFound
+from keepwell.services.reviews import (
+    MANAGER,
+    SELF,
+    as_seen_by,
+    csm_of,
+    may_read_reviews,
+    writable_kinds,
+    write_review,
+)
+from keepwell.services.team import (
+    EVIDENCE_OF,
+    NOTHING,
+    csm_history,
+    csm_view,
+    default_month,
+    evidence_view,
+    team_members,
+    team_view,
+    weeks_of,
+)
+from keepwell.store.models import User
+from keepwell.web.api.scorecards import scorecard_options
+from keepwell.web.auth import PagePrincipal, Principal, SignedInForm
+from keepwell.web.charts import months_svg
+from keepwell.web.deps import NowDep, SessionDep
+from keepwell.web.pages.accounts import CHART_POLICY
+from keepwell.web.pages.render import page, templates
+from keepwell.web.writes import run_write, write_context
+
+router = APIRouter(include_in_schema=False)
+
+LABELS = {
+    "retention": "Client retention",
+    "response_time": "Response time",
+    "resolution_time": "Resolution time",
+    "independence": "Resolution success",
+    "proactivity": "Proactivity",
+    "testimonials": "Feedback & testimonials",
+    "crm_hygiene": "CRM hygiene",
+    "self_awareness": "Self-awareness",
+}
+RATED = METRICS[:-1]
+RATINGS = ("green", "yellow", "red")
+
+
+def figure(key: str, value: float | None) -> str:
+    """A metric's value as a screen shows it (PRODUCT.md 4: ratios as percentages, response
+    time in hours, resolution time in business days; screens round, data does not)."""
+    if value is None:
+        return "n/a"
+    if key == "response_time":
+        return f"{value:.2f} h"
+    if key == "resolution_time":
+        return f"{value:.2f} bd"
+    return f"{value * 100:.1f} %"
+
+
+def total(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+templates.env.globals["figure_text"] = figure
+templates.env.filters["total"] = total
+templates.env.globals["metric_label"] = LABELS.get
+
+
+def _refused(
+    request: Request, principal: Principal, message: str, status: int = 403, back: str = "/"
+) -> HTMLResponse:
+    return page(request, "refused.html", principal, status_code=status, message=message,
+                back=back)  # fmt: skip
+
+
+def _moment(as_of: str, now: datetime) -> datetime:
+    """The evaluation moment: `as_of` (ISO 8601 with an offset) or now."""
+    if not as_of:
+        return now
+    try:
+        moment = datetime.fromisoformat(as_of)
+    except ValueError:
+        raise ValueError(f"as_of: not an ISO 8601 instant: {as_of!r}") from None
+    if moment.tzinfo is None:
+        raise ValueError("as_of: give an offset or Z: which zone was meant is not guessed")
+    return moment.astimezone(UTC)
+
+
+def evidence_href(csm: str, month: str, metric: str, as_of: datetime) -> str:
+    """Where a figure leads: its records, computed at the same moment as the figure."""
+    query = urlencode({"as_of": as_of.isoformat()})
+    return f"/team/{quote(csm, safe='')}/{month}/{metric}?{query}"
+
+
+def csm_href(csm: str, month: str, as_of: str = "") -> str:
+    params = {"month": month, **({"as_of": as_of} if as_of else {})}
+    return f"/team/{quote(csm, safe='')}?{urlencode(params)}"
+
+
+templates.env.globals["evidence_href"] = evidence_href
+templates.env.globals["csm_href"] = csm_href
+
+
+def _month_and_moment(
+    month: str, as_of: str, now: datetime
+) -> tuple[str, datetime, dict[str, str]]:
+    """The month asked for (default: the last closed one) and the moment, with the errors
+    of either, by field."""
+    errors: dict[str, str] = {}
+    try:
+        moment = _moment(as_of, now)
+    except ValueError as exc:
+        errors["as_of"] = str(exc).removeprefix("as_of: ")
+        moment = now
+    chosen = month.strip() or default_month(moment, scorecard_options()["company_timezone"])
+    try:
+        parse_month(chosen)
+    except MonthError as exc:
+        errors["month"] = str(exc)
+    return chosen, moment, errors
+
+
+# -- /team
+
+
+@router.get("/team", response_class=HTMLResponse)
+def team(
+    request: Request,
+    principal: PagePrincipal,
+    session: SessionDep,
+    now: NowDep,
+    month: str = "",
+    as_of: str = "",
+) -> Response:
+    user = principal.user
+    if not can(user.role, Action.READ_SCORECARD):
+        if may_ever(user.role, Action.READ_SCORECARD):  # a CSM: their own card is their page
+            own = csm_href(user.id, month) if month else f"/team/{quote(user.id, safe='')}"
+            return RedirectResponse(own, status_code=303)
+        return _refused(request, principal, f"a {user.role} may not read the team's scorecards")
+    chosen, moment, errors = _month_and_moment(month, as_of, now)
+    view = None
+    if not errors:
+        try:
+            view = team_view(session, chosen, moment, **scorecard_options())
+        except sc.ScorecardError as exc:
+            errors["month"] = str(exc)
+    members = {member.id: member for member in team_members(session)}
+    reviews_open = {i for i, member in members.items() if may_read_reviews(user, member)}
+    return page(
+        request, "team.html", principal, status_code=422 if errors else 200, view=view,
+        month=chosen, as_of=as_of, errors=errors, metrics=METRICS, reviews_open=reviews_open,
+        nothing=NOTHING,
+    )  # fmt: skip
+
+
+# -- /team/{csm}
+
+
+def _member(session: Any, csm: str) -> User | None:
+    try:
+        return csm_of(session, csm)
+    except NotFound:
+        return None
+
+
+def _csm_page(
+    request: Request,
+    principal: Principal,
+    session: Any,
+    member: User,
+    month: str,
+    as_of: str,
+    now: datetime,
+    *,
+    errors: dict[str, str] | None = None,
+    submitted: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    user = principal.user
+    chosen, moment, problems = _month_and_moment(month, as_of, now)
+    view = None
+    if "month" not in problems and "as_of" not in problems:
+        view = csm_view(session, member, chosen, moment, **scorecard_options())
+    seen = as_seen_by(view.reviews, user) if view else None
+    kinds = writable_kinds(user, member)
+    drafts = {}
+    for kind in kinds:
+        mine = (seen.self_review if kind == SELF else seen.manager_review) if seen else None
+        drafts[kind] = {"ratings": dict(mine.ratings) if mine else {},
+                        "comment": (mine.comment or "") if mine else ""}  # fmt: skip
+    form_errors = {}
+    if submitted is not None:
+        drafts[submitted["kind"]] = submitted
+        form_errors[submitted["kind"]] = errors or {}
+    return page(
+        request, "team_csm.html", principal,
+        status_code=422 if problems or errors else 200, form_errors=form_errors,
+        member=member, view=view, seen=seen, month=chosen, as_of=as_of,
+        moment=moment, errors=problems, kinds=kinds, drafts=drafts, rated=RATED,
+        ratings=RATINGS, metrics=METRICS, nothing=NOTHING, SELF=SELF, MANAGER=MANAGER,
+        chart_query=urlencode({"month": chosen, **({"as_of": as_of} if as_of else {})}),
+    )  # fmt: skip
+
+
+@router.get("/team/{csm}", response_class=HTMLResponse)
+def csm_page(
+    csm: str,
+    request: Request,
+    principal: PagePrincipal,
+    session: SessionDep,
+    now: NowDep,
+    month: str = "",
+    as_of: str = "",
+) -> HTMLResponse:
+    member = _member(session, csm)
+    if member is None:
+        return _refused(request, principal, f"no CSM {csm!r}", 404, back="/team")
+    if not may_read_reviews(principal.user, member):
+        role = principal.user.role
+        return _refused(request, principal, f"a {role} may not open the page of {csm}")
+    return _csm_page(request, principal, session, member, month, as_of, now)
+
+
+@router.get("/team/{csm}/charts/totals.svg")
+def totals_chart(
+    csm: str,
+    principal: PagePrincipal,
+    session: SessionDep,
+    now: NowDep,
+    month: str = "",
+    as_of: str = "",
+) -> Response:
+    member = _member(session, csm)
+    if member is None:
+        raise HTTPException(404, f"no CSM {csm!r}")
+    if not may_read_reviews(principal.user, member):
+        raise HTTPException(403, f"a {principal.user.role} may not read the scorecards of {csm}")
+    chosen, moment, errors = _month_and_moment(month, as_of, now)
+    if errors:
+        raise HTTPException(422, "; ".join(f"{k}: {v}" for k, v in errors.items()))
+    cards = csm_history(session, member, chosen, moment, **scorecard_options())
+    points = [(f"{c.month} {c.band or 'n/a'}", c.total) for c in cards]
+    svg = months_svg(f"{member.name}: scorecard total by month", points, "total (of 100)")
+    headers = {"content-security-policy": CHART_POLICY, "cache-control": "no-store"}
+    return Response(svg, media_type="image/svg+xml", headers=headers)
+
+
+@router.post("/team/{csm}/{month}/reviews")
+def review(
+    csm: str, month: str, request: Request, form: SignedInForm, session: SessionDep, now: NowDep
+) -> Response:
+    principal, fields = form
+    kind = fields.get("kind") or None
+    ratings = {m: fields[f"rating_{m}"] for m in RATED if fields.get(f"rating_{m}")}
+    comment = fields.get("comment")
+    ctx = write_context(principal.user, now, None)
+    try:
+        run_write(request, lambda s: write_review(s, ctx, csm, month, ratings, comment, kind))
+    except HTTPException as exc:
+        if exc.status_code != 422:
+            return _refused(request, principal, str(exc.detail), exc.status_code, back="/team")
+        member = _member(session, csm)
+        assert member is not None  # a missing CSM is a 404
+        field = exc.detail[0]["loc"][-1] if isinstance(exc.detail, list) else "review"
+        message = exc.detail[0]["msg"] if isinstance(exc.detail, list) else str(exc.detail)
+        submitted = {"kind": kind or SELF, "ratings": ratings, "comment": comment or ""}
+        return _csm_page(request, principal, session, member, month, "", now,
+                         errors={field: message}, submitted=submitted)  # fmt: skip
+    return RedirectResponse(csm_href(csm, month) + "#reviews", status_code=303)
+
+
+# -- a figure's evidence
+
+
+@router.get("/team/{csm}/{month}/{metric}", response_class=HTMLResponse)
+def evidence(
+    csm: str,
+    month: str,
+    metric: str,
+    request: Request,
+    principal: PagePrincipal,
+    session: SessionDep,
+    now: NowDep,
+    as_of: str = "",
+) -> HTMLResponse:
+    user = principal.user
+    member = _member(session, csm)
+    if member is None:
+        return _refused(request, principal, f"no CSM {csm!r}", 404, back="/team")
+    if not can(user.role, Action.READ_SCORECARD, owns=user.id == member.id):
+        return _refused(request, principal, f"a {user.role} may not read the scorecard of {csm}")
+    if metric not in EVIDENCE_OF:
+        return _refused(request, principal, f"no metric {metric!r}", 404, back="/team")
+    if metric == SELF_AWARENESS and not may_read_reviews(user, member):
+        return _refused(request, principal, f"a {user.role} may not read the reviews of {csm}")
+    chosen, moment, errors = _month_and_moment(month, as_of, now)
+    if errors:
+        message = "; ".join(f"{k}: {v}" for k, v in errors.items())
+        return _refused(request, principal, message, 422, back="/team")
+    try:
+        view = evidence_view(session, member, chosen, metric, moment, **scorecard_options())
+    except sc.ScorecardError as exc:
+        return _refused(request, principal, f"month: {exc}", 422, back="/team")
+    return page(
+        request, "team_evidence.html", principal, view=view, weeks=weeks_of,
+        back=csm_href(member.id, chosen, as_of) if may_read_reviews(user, member) else None,
+    )  # fmt: skip

@@ -15,9 +15,9 @@ from keepwell.cli.app import app
 from keepwell.cli.common import console, database, fail, parse_instant, parse_month_option
 from keepwell.config import get_settings
 from keepwell.domain import scorecard as sc
+from keepwell.domain.months import last_closed_month
 from keepwell.domain.targets import DEFAULT_TARGETS, Targets, TargetsError, load_targets_toml
 from keepwell.services.scorecard import UnknownCsm, scorecards
-from keepwell.services.team import default_month
 from keepwell.store.db import transaction
 
 COLORS = {"green": "green", "yellow": "yellow", "red": "red", None: "dim"}
@@ -48,7 +48,7 @@ def scorecard_command(
     """Every CSM's scorecard of a month: 8 metrics, 100 points, bands and review triggers."""
     moment = parse_instant(as_of, "--as-of")
     settings = get_settings()
-    month = parse_month_option(month or default_month(moment, settings.timezone))
+    month = parse_month_option(month or last_closed_month(moment, settings.timezone))
     with transaction(database()) as session:
         try:
             cards = scorecards(

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -57,14 +56,6 @@ NOTHING = {
     CRM_HYGIENE: "no working day of theirs with an active account has begun",
     SELF_AWARENESS: "the self-review and the manager review are not both written",
 }
-
-
-def default_month(now: datetime, company_timezone: str) -> str:
-    """The month a scorecard is looked at by default: the last closed one, in the company
-    zone (the month in progress is still moving; `keepwell scorecard` defaults to it too)."""
-    today = now.astimezone(ZoneInfo(company_timezone)).date()
-    last = today.replace(day=1) - timedelta(days=1)
-    return f"{last.year:04d}-{last.month:02d}"
 
 
 @dataclass(frozen=True)

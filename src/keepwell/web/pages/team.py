@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from keepwell.domain import scorecard as sc
 from keepwell.domain.access import Action, can, may_ever
-from keepwell.domain.months import MonthError, parse_month
+from keepwell.domain.months import MonthError, last_closed_month, parse_month
 from keepwell.domain.targets import METRICS, SELF_AWARENESS
 from keepwell.services.actions import NotFound
 from keepwell.services.reviews import (
@@ -31,7 +31,6 @@ from keepwell.services.team import (
     NOTHING,
     csm_history,
     csm_view,
-    default_month,
     evidence_view,
     team_members,
     team_view,
@@ -129,7 +128,7 @@ def _month_and_moment(
     except ValueError as exc:
         errors["as_of"] = str(exc).removeprefix("as_of: ")
         moment = now
-    chosen = month.strip() or default_month(moment, scorecard_options()["company_timezone"])
+    chosen = month.strip() or last_closed_month(moment, scorecard_options()["company_timezone"])
     try:
         parse_month(chosen)
     except MonthError as exc:

@@ -242,3 +242,19 @@ def test_the_review_form_writes_through_the_page(
     assert reviews(engine) == [("u-ana", MONTH, reviewer, {"retention": "yellow"})]
     page = app_client.get(f"/team/u-ana?month={MONTH}").text
     assert "&lt;b&gt;" in page and "<b>" not in page
+
+
+def test_the_twelve_months_chart_is_an_svg_of_the_pages_own_figures(
+    app_client: TestClient,
+) -> None:
+    sign_in(app_client, EMAILS["manager"])
+    page = app_client.get(f"/team/u-ana?month={MONTH}&as_of={AS_OF}").text
+    source = re.search(r'<img src="(/team/u-ana/charts/totals\.svg\?[^"]+)"', page)
+    assert source is not None
+    chart = app_client.get(source.group(1).replace("&amp;", "&"))
+    assert chart.status_code == 200
+    assert chart.headers["content-type"] == "image/svg+xml"
+    assert b"<script" not in chart.content
+    assert f"{MONTH} ".encode() in chart.content  # each month labelled with its band
+    months = re.findall(r'<tr data-month="([^"]+)">', page)
+    assert months[0] == MONTH and len(months) <= 12

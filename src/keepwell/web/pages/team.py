@@ -5,7 +5,9 @@ who sees what is `domain.access`'s (READ_SCORECARD, READ_REVIEWS, the review wri
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import UTC, datetime
+from threading import Lock
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -173,6 +175,39 @@ def team(
 # -- /team/{csm}
 
 
+ChartPoints = list[tuple[str, float | None]]
+
+
+class _Recent:
+    """The chart points of the CSM pages drawn lately, by (CSM, month, moment): the page's
+    chart (its own request, like the account charts) shows the page's own figures at the
+    page's moment without scoring twelve months again."""
+
+    def __init__(self, size: int = 128) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple[str, str, str], ChartPoints] = OrderedDict()
+        self.lock = Lock()
+
+    def get(self, key: tuple[str, str, str]) -> ChartPoints | None:
+        with self.lock:
+            return self.items.get(key)
+
+    def put(self, key: tuple[str, str, str], points: ChartPoints) -> None:
+        with self.lock:
+            self.items[key] = points
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+_CHARTS = _Recent()
+
+
+def _chart_points(cards: list[sc.Scorecard]) -> ChartPoints:
+    """Each month's total, labelled with the month and its band in words."""
+    return [(f"{c.month} {c.band or 'n/a'}", c.total) for c in cards]
+
+
 def _member(session: Any, csm: str) -> User | None:
     try:
         return csm_of(session, csm)
@@ -197,6 +232,8 @@ def _csm_page(
     view = None
     if "month" not in problems and "as_of" not in problems:
         view = csm_view(session, member, chosen, moment, **scorecard_options())
+    if view is not None:
+        _CHARTS.put((member.id, chosen, moment.isoformat()), _chart_points(view.cards))
     seen = as_seen_by(view.reviews, user) if view else None
     kinds = writable_kinds(user, member)
     drafts = {}
@@ -214,7 +251,7 @@ def _csm_page(
         member=member, view=view, seen=seen, month=chosen, as_of=as_of,
         moment=moment, errors=problems, kinds=kinds, drafts=drafts, rated=RATED,
         ratings=RATINGS, metrics=METRICS, nothing=NOTHING, SELF=SELF, MANAGER=MANAGER,
-        chart_query=urlencode({"month": chosen, **({"as_of": as_of} if as_of else {})}),
+        chart_query=urlencode({"month": chosen, "as_of": moment.isoformat()}),
     )  # fmt: skip
 
 
@@ -254,8 +291,11 @@ def totals_chart(
     chosen, moment, errors = _month_and_moment(month, as_of, now)
     if errors:
         raise HTTPException(422, "; ".join(f"{k}: {v}" for k, v in errors.items()))
-    cards = csm_history(session, member, chosen, moment, **scorecard_options())
-    points = [(f"{c.month} {c.band or 'n/a'}", c.total) for c in cards]
+    key = (member.id, chosen, moment.isoformat())
+    points = _CHARTS.get(key)
+    if points is None:
+        points = _chart_points(csm_history(session, member, chosen, moment, **scorecard_options()))
+        _CHARTS.put(key, points)
     svg = months_svg(f"{member.name}: scorecard total by month", points, "total (of 100)")
     headers = {"content-security-policy": CHART_POLICY, "cache-control": "no-store"}
     return Response(svg, media_type="image/svg+xml", headers=headers)

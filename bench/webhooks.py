@@ -2,6 +2,7 @@
 `keepwell serve` on this machine, then the time until every accepted event is applied.
 
     uv run python bench/webhooks.py [--events N] [--senders N] [--database-url URL]
+                                     [--redis-url URL] [--workers N] [--access-log]
 
 It loads the demo book into a temporary SQLite database (or the empty PostgreSQL database
 named by --database-url), maps a Slack channel to each of 20 accounts, starts `keepwell
@@ -182,6 +183,10 @@ def main() -> None:
         help="production mode: the queue in Redis, applied by a `keepwell worker` process "
         "(default: the embedded SQLite queue, applied by threads inside `keepwell serve`)",
     )
+    parser.add_argument("--workers", type=int, default=1, help="`keepwell serve --workers`")
+    parser.add_argument(
+        "--access-log", action="store_true", help="keep uvicorn's line per request (default off)"
+    )
     parser.add_argument("--max-lag", type=float, default=300, help="give up waiting after")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="kw-webhooks-"))
@@ -196,8 +201,9 @@ def main() -> None:
     bodies = _events(args.events, channels)
     log = (folder / "serve.log").open("wb")
     server = subprocess.Popen(
-        [*KEEPWELL, "serve", "--port", str(port)], env={**env, "KEEPWELL_LOG": "warning"},
-        stdout=log, stderr=log,
+        [*KEEPWELL, "serve", "--port", str(port), "--workers", str(args.workers),
+         "--access-log" if args.access_log else "--no-access-log"],
+        env=env, stdout=log, stderr=log,
     )  # fmt: skip
     worker = None
     if args.redis_url:
@@ -234,6 +240,8 @@ def main() -> None:
         "queue": "redis, keepwell worker" if args.redis_url else "sqlite, inside serve",
         "events": len(bodies),
         "senders": args.senders,
+        "workers": args.workers,
+        "access_log": args.access_log,
         "accepted": accepted,
         "applied": applied,
         "events_per_second": round(accepted / sent_for, 1),

@@ -209,6 +209,7 @@ class SmtpRecorder:
     def __init__(self) -> None:
         self.messages: list[Received] = []
         self.refuse: dict[str, str] = {}  # address -> the SMTP answer, e.g. "550 no such user"
+        self.refuse_data: str | None = None  # the answer to every message's final "."
         self._lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
@@ -218,6 +219,8 @@ class SmtpRecorder:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        if self.refuse_data is not None:
+            return self.refuse_data
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         body = message.get_body(preferencelist=("plain",))
         with self._lock:

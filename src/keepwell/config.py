@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     # Slack Events API: the app's signing secret; the reaction that resolves a request.
     slack_signing_secret: str | None = None
     slack_resolve_emoji: str = "white_check_mark"
+    # Pages keep their figures until the book changes, at most this long (web/page_cache.py).
+    page_cache_seconds: float = Field(10.0, ge=0, le=3600, allow_inf_nan=False)
 
     @field_validator("database_url")
     @classmethod

@@ -81,6 +81,10 @@ PAGES = (
     Page("team-weeks", "/team/{csm}/{month}/proactivity", "manager"),
     Page("team-days", "/team/{csm}/{month}/crm_hygiene", "manager"),
     Page("team-reviews", "/team/{csm}/{month}/self_awareness", "csm"),
+    Page("health-viewer", "/health", "viewer"),
+    Page("health-admin", "/health", "admin"),
+    Page("revenue", "/revenue", "viewer"),
+    Page("revenue-responses", "/revenue/responses", "manager"),
 )
 
 

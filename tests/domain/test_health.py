@@ -23,6 +23,7 @@ from keepwell.domain.health import (
     WeightsError,
     assess,
     backtest,
+    backtest_by_quarter,
     band_of,
     billing,
     engagement,
@@ -398,6 +399,29 @@ def test_it_has_no_backtested_auc_with_a_single_quarter() -> None:
     assert fitted.auc is None
     assert fitted.quarters_tested == ()
     assert not fitted.offer.offered
+
+
+def test_it_backtests_each_quarter_on_its_own() -> None:
+    # Q2: the churned account scored 30 (red), the kept 80 (green): AUC 1. Q3: one green
+    # account kept, overridden to yellow; one yellow account churned: one class per band.
+    samples = [
+        ScoreSample("2026-Q2", 30.0, True, account_id="a"),
+        ScoreSample("2026-Q2", 80.0, False, account_id="b"),
+        ScoreSample("2026-Q3", 90.0, False, band="yellow", account_id="b"),
+        ScoreSample("2026-Q3", 50.0, True, account_id="c"),
+    ]
+    by_quarter = backtest_by_quarter(samples, ["2026-Q1", "2026-Q2", "2026-Q3"])
+    assert list(by_quarter) == ["2026-Q1", "2026-Q2", "2026-Q3"]
+    assert by_quarter["2026-Q1"]["samples"] == 0 and by_quarter["2026-Q1"]["auc"] is None
+    q2, q3 = by_quarter["2026-Q2"], by_quarter["2026-Q3"]
+    assert (q2["auc"], q2["samples"], q2["churned"]) == (1.0, 2, 1)
+    assert q2["bands"]["red"] == {"accounts": 1, "churned": 1, "rate": 1.0}
+    assert q2["bands"]["yellow"] == {"accounts": 0, "churned": 0, "rate": None}
+    assert q3["bands"]["yellow"] == {"accounts": 2, "churned": 1, "rate": 0.5}
+    pooled = backtest(samples).to_json()["bands"]
+    assert pooled["yellow"]["accounts"] == sum(
+        q["bands"]["yellow"]["accounts"] for q in by_quarter.values()
+    )
 
 
 # The settled edges of PRODUCT.md 5, one by one, each value worked out in its comment

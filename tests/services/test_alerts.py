@@ -1,5 +1,6 @@
 import logging
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -132,6 +133,55 @@ def test_an_smtp_refusal_of_the_address_disables_it(engine: Engine) -> None:
     assert (disabled.channel, disabled.address) == ("email", "ana@example.com")
 
 
+def test_an_email_refused_at_its_final_dot_is_taken_back_and_sent_later(engine: Engine) -> None:
+    waiting(engine, *BASICS)
+    plan(engine, datetime(2026, 10, 2, 21, 0, tzinfo=UTC), AlertSettings(email=True))
+    with smtp_server() as (url, server):
+        senders = configured_senders(
+            slack_token=None, slack_api_url=None, smtp_url=url, from_address="kw@example.com"
+        )
+        server.refuse_data = "451 4.3.0 queue full, try later"
+        handle_one_alert(engine, senders, "w1", MONDAY_0935_NY)
+        warning = alerts(engine)[0]
+        assert (warning.state, warning.sent_at) == (rules.PENDING, None)
+        assert warning.error == "SMTP 451 4.3.0 queue full, try later"
+        server.refuse_data = None
+        send_all(engine, senders, MONDAY_0935_NY + timedelta(minutes=2))
+    assert (alerts(engine)[0].state, alerts(engine)[0].attempts) == (rules.SENT, 2)
+    assert [m.message_id for m in server.messages] == [f"<keepwell-alert-{warning.id}@keepwell>"]
+
+
+def test_a_worker_killed_as_it_records_an_email_sent_delivers_nothing_and_it_goes_once(
+    engine: Engine,
+) -> None:
+    """The kill the fault test can land anywhere, here at the worst place: the message is
+    written, the "." is not. The server delivers nothing; the stale claim is sent again."""
+    waiting(engine, *BASICS)
+    plan(engine, datetime(2026, 10, 2, 21, 0, tzinfo=UTC), AlertSettings(email=True))
+    with smtp_server() as (url, server):
+        senders = configured_senders(
+            slack_token=None, slack_api_url=None, smtp_url=url, from_address="kw@example.com"
+        )
+
+        class KilledAtCommit:
+            def send(self, outgoing, commit) -> None:
+                def killed() -> None:
+                    raise SystemExit
+
+                senders["email"].send(outgoing, killed)
+
+        with pytest.raises(SystemExit):
+            handle_one_alert(engine, {**senders, "email": KilledAtCommit()}, "w1", MONDAY_0935_NY)
+        assert alerts(engine)[0].state == rules.SENDING
+        time.sleep(0.2)  # the server has seen the connection drop
+        assert server.messages == []
+        later = MONDAY_0935_NY + timedelta(minutes=6)
+        assert recover_stale_claims(engine, senders, later) == 1
+        send_all(engine, senders, later)
+    assert alerts(engine)[0].state == rules.SENT
+    assert len(server.messages) == 1
+
+
 def slack_senders(url: str) -> dict:
     return configured_senders(
         slack_token="xoxb-test", slack_api_url=url, smtp_url=None, from_address="kw@example.com"
@@ -196,8 +246,8 @@ def test_a_stale_slack_claim_whose_dm_went_out_is_marked_sent_not_resent(
         senders = slack_senders(url)
 
         class DiesAfterSending:  # the worker is killed once Slack accepted the post
-            def send(self, outgoing) -> None:
-                senders["slack"].send(outgoing)
+            def send(self, outgoing, commit) -> None:
+                senders["slack"].send(outgoing, commit)
                 raise SystemExit
 
         with pytest.raises(SystemExit):
@@ -215,7 +265,7 @@ def test_a_stale_claim_not_delivered_is_sent_again(engine: Engine) -> None:
     plan(engine, datetime(2026, 10, 2, 21, 0, tzinfo=UTC))
 
     class DiesBeforeSending:
-        def send(self, outgoing) -> None:
+        def send(self, outgoing, commit) -> None:
             raise SystemExit
 
     with pytest.raises(SystemExit):

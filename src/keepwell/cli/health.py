@@ -15,7 +15,7 @@ from rich.table import Table
 from keepwell.cli.app import app
 from keepwell.cli.common import console, database, fail
 from keepwell.config import get_settings
-from keepwell.domain.health import HealthError
+from keepwell.domain.health import BANDS, HealthError
 from keepwell.services.health import (
     FutureDay,
     OverrideRefused,
@@ -166,6 +166,7 @@ def backtest_command(
         rate = "n/a" if row["rate"] is None else f"{row['rate'] * 100:.1f} %"
         table.add_row(band, str(row["accounts"]), str(row["churned"]), rate)
     console.print(table)
+    console.print(_quarters_table(report["by_quarter"]))
     if "error" in fitted:
         console.print(f"Fitted weights: none ({escape(fitted['error'])})")
         return
@@ -178,6 +179,22 @@ def backtest_command(
                   f"current AUC {_auc(now['auc'], now['low'], now['high'])}")  # fmt: skip
     verdict = "Offered" if fitted["offered"] else "Not offered"
     console.print(f"{verdict}: {escape(fitted['why'])}")
+
+
+def _quarters_table(by_quarter: dict[str, Any]) -> Table:
+    """Each quarter on its own: AUC and churn rate per band (current weights)."""
+    table = Table("quarter", "AUC", "churned", *(f"{band} churn" for band in BANDS),
+                  title="Per quarter", title_justify="left")  # fmt: skip
+    for quarter, row in by_quarter.items():
+        rates = [_rate(row["bands"][band]) for band in BANDS]
+        table.add_row(quarter, _auc(row["auc"]), f"{row['churned']} of {row['samples']}", *rates)
+    return table
+
+
+def _rate(band: dict[str, Any]) -> str:
+    if band["rate"] is None:
+        return "n/a"
+    return f"{band['rate'] * 100:.1f} % ({band['churned']}/{band['accounts']})"
 
 
 def _auc(value: float | None, low: float | None = None, high: float | None = None) -> str:

@@ -36,6 +36,13 @@ def serve_command(
             min=1, help="Server processes (default: 1 on SQLite, the core count on PostgreSQL)."
         ),
     ] = None,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="A log line per request (off behind a proxy that keeps its own: ~10% faster).",
+        ),
+    ] = True,
 ) -> None:
     """Serve the web app and the JSON API (OpenAPI at /docs)."""
     engine = database()  # migrated here, once, before any worker starts
@@ -51,7 +58,7 @@ def serve_command(
     )
     if count > 1 and shared_port_supported():
         try:
-            serve_processes(count, host, port, _log_config())
+            serve_processes(count, host, port, _log_config(), access_log=access_log)
         except OSError as exc:  # the port is taken, or the host is not ours
             fail(f"--port {port} on {host}: {exc.strerror or exc}", code=1)
         return
@@ -64,6 +71,7 @@ def serve_command(
         loop="uvloop",
         http="httptools",
         log_config=_log_config(),
+        access_log=access_log,
     )
 
 

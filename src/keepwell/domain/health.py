@@ -506,6 +506,9 @@ class BandRate:
     def rate(self) -> float | None:
         return self.churned / self.accounts if self.accounts else None
 
+    def to_json(self) -> dict[str, Any]:
+        return {"accounts": self.accounts, "churned": self.churned, "rate": self.rate}
+
 
 @dataclass(frozen=True, slots=True)
 class Backtest:
@@ -527,10 +530,7 @@ class Backtest:
             "accounts": estimate.accounts if estimate else None,
             "samples": self.samples,
             "churned": self.churned,
-            "bands": {
-                b: {"accounts": r.accounts, "churned": r.churned, "rate": r.rate}
-                for b, r in self.bands.items()
-            },
+            "bands": {b: r.to_json() for b, r in self.bands.items()},
         }
 
 
@@ -538,13 +538,7 @@ def backtest(samples: Sequence[ScoreSample]) -> Backtest:
     """ROC AUC of the score predicting churn, pooled over every sample, with its 95 %
     interval (a bootstrap over accounts: a sample without an account id stands alone), and
     the churn rate per band (every band listed, rate None when it held no account)."""
-    bands = {
-        band: BandRate(
-            sum(s.shown_band == band for s in samples),
-            sum(s.shown_band == band and s.churned for s in samples),
-        )
-        for band in BANDS
-    }
+    bands = {band: _band_rate(samples, band) for band in BANDS}
     auc = roc_auc([s.score for s in samples], [s.churned for s in samples])
     estimate = auc_estimate(
         [s.score for s in samples],
@@ -552,6 +546,34 @@ def backtest(samples: Sequence[ScoreSample]) -> Backtest:
         [s.account_id or str(i) for i, s in enumerate(samples)],
     )
     return Backtest(auc, len(samples), sum(s.churned for s in samples), bands, estimate)
+
+
+def backtest_by_quarter(
+    samples: Sequence[ScoreSample], quarters: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """The back-test of each of `quarters` on its own, in their order: its account-quarters,
+    churned ones, ROC AUC (None with one class; no interval: a quarter holds few churns) and
+    churn rate per band. The pooled `backtest` is the verdict; this shows whether one
+    quarter carries it."""
+    by_quarter: dict[str, list[ScoreSample]] = {quarter: [] for quarter in quarters}
+    for sample in samples:
+        by_quarter.setdefault(sample.quarter, []).append(sample)
+    return {
+        quarter: {
+            "auc": roc_auc([s.score for s in members], [s.churned for s in members]),
+            "samples": len(members),
+            "churned": sum(s.churned for s in members),
+            "bands": {band: _band_rate(members, band).to_json() for band in BANDS},
+        }
+        for quarter, members in by_quarter.items()
+    }
+
+
+def _band_rate(samples: Sequence[ScoreSample], band: str) -> BandRate:
+    return BandRate(
+        sum(s.shown_band == band for s in samples),
+        sum(s.shown_band == band and s.churned for s in samples),
+    )
 
 
 # Fitted weights ---------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from keepwell.config import Settings
 from keepwell.domain.sla import SlaTargets
 from keepwell.integrations.notify import Sender
 from keepwell.jobs.queue import Jobs
-from keepwell.services import alerts, deliveries, jobs, slack
+from keepwell.services import alerts, deliveries, pruning, slack
 from keepwell.services.health import HealthSummary, recompute_health, today_in
 from keepwell.services.mail import MailSettings, MailSummary, poll_once
 from keepwell.store.db import transaction
@@ -133,9 +133,9 @@ def register(queue: Jobs, settings: Settings) -> None:
     def daily_health() -> None:
         score_day_just_ended(queue, settings, datetime.now(UTC))
 
-    @huey.periodic_task(crontab(minute="17", hour="3"), name="prune_jobs")
-    def prune_jobs() -> int:
-        return jobs.prune(engine, datetime.now(UTC))
+    @huey.periodic_task(crontab(minute="17", hour="3"), name="prune")
+    def prune() -> dict[str, int]:
+        return pruning.prune(engine, datetime.now(UTC))
 
 
 def _targets(settings: Settings) -> SlaTargets:

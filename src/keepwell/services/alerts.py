@@ -5,17 +5,15 @@ unique on kind + subject + recipient, so planning twice plans nothing new. Any n
 workers send them: a worker claims a row with an optimistic update (`... SET state='sending'
 WHERE id = ? AND state = 'pending'`) and goes on only if it changed one row, so two workers
 never send one alert. The send happens outside any transaction; `sent` is recorded in a
-transaction of its own right after the vendor accepted it.
+transaction of its own: right after Slack accepted the message, or, for an email, just
+before the "." that ends SMTP's DATA (the server delivers nothing without it: see
+`integrations/notify/smtp.py`), and taken back if that last step fails.
 
-A worker killed between the send and that record leaves a claim in `sending`. Such a claim,
-older than `stale_after`, is recovered (`recover_stale_claims`): the channel is asked whether
-the alert went out (Slack: the DM's history holds a message carrying the alert's id in its
-metadata), and it is marked sent if so, else sent again. SMTP cannot be asked, so an email is
-resent, with the same Message-ID as the first attempt: at worst, after a crash in the
-milliseconds between the server's "250 OK" and our commit, the CSM's mailbox holds two
-copies of one message, which mail clients show once. We chose that over the alternative
-(marking uncertain claims for review): a missed SLA warning costs more than a duplicate one,
-and the issue forbids skipping. Nothing but such a crash can send an alert twice.
+A worker killed mid-send leaves a claim in `sending`. Such a claim, older than `stale_after`,
+is recovered (`recover_stale_claims`): the channel is asked whether the alert went out
+(Slack: the DM's history holds a message carrying the alert's id in its metadata; SMTP: no,
+since the "." was never sent), and it is marked sent if so, else sent again. Every attempt
+at one email carries the same Message-ID.
 """
 
 from __future__ import annotations
@@ -204,12 +202,20 @@ def handle_one_alert(
     if outgoing is None:
         return True
     sender = senders.get(outgoing.channel) or senders["log"]
+    committed = False
+
+    def commit() -> None:
+        nonlocal committed
+        _record_sent(engine, alert_id, worker, now)
+        committed = True
+
     try:
-        sender.send(outgoing)
+        sender.send(outgoing, commit)
     except SendFailed as failure:
-        _record_failure(engine, alert_id, worker, failure, now)
+        _record_failure(engine, alert_id, worker, failure, now, recorded_sent=committed)
         return True
-    _record_sent(engine, alert_id, worker, now)
+    if not committed:
+        commit()
     return True
 
 
@@ -353,11 +359,23 @@ def _record_sent(engine: Engine, alert_id: int, worker: str, now: datetime) -> N
 
 
 def _record_failure(
-    engine: Engine, alert_id: int, worker: str, failure: SendFailed, now: datetime
+    engine: Engine,
+    alert_id: int,
+    worker: str,
+    failure: SendFailed,
+    now: datetime,
+    *,
+    recorded_sent: bool = False,
 ) -> None:
+    """`recorded_sent`: the channel had us record the send just before its last step, which
+    then failed (SMTP's final "." refused or cut off): the send is taken back."""
     with transaction(engine, writes=True) as session:
         alert = session.get(Alert, alert_id, populate_existing=True)
-        if alert is None or alert.state != rules.SENDING or alert.claimed_by != worker:
+        if alert is None:
+            return
+        if recorded_sent and alert.state == rules.SENT and alert.sent_at == now:
+            alert.state, alert.sent_at, alert.claimed_by = rules.SENDING, None, worker
+        if alert.state != rules.SENDING or alert.claimed_by != worker:
             return  # recovered meanwhile by another worker: its outcome stands
         if failure.permanent:
             address = ANY_ADDRESS if failure.whole_channel else alert.address

@@ -19,10 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
-from keepwell.store.db import transaction
+from keepwell.store.db import one_book_writer_at_a_time, transaction
 from keepwell.store.models import Delivery
 from keepwell.store.upsert import insert
 
@@ -210,18 +210,10 @@ def _apply(
     return HELD if delivery_id in held else APPLIED
 
 
-# The PostgreSQL advisory lock that applying deliveries takes: any fixed number of our own.
-APPLY_LOCK = 0x6B77646C76  # "kwdlv"
-
-
 def _one_applier_at_a_time(session: Session) -> None:
-    """Applying replays whole threads (the import rebuilds a thread's requests from its
-    messages): two transactions adding a question and its answer at once would each rebuild
-    the thread without the other's message, and the last to commit would win. So applying is
-    serialized: on SQLite by the write lock `transaction(writes=True)` takes at once, on
-    PostgreSQL by this lock, held until the transaction ends. Batches keep it cheap."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPLY_LOCK})
+    """Applying replays whole threads, as every import does (`one_book_writer_at_a_time`),
+    taken before the claim so that batches wait their turn, not fail. Batches keep it cheap."""
+    one_book_writer_at_a_time(session)
 
 
 def _claim(session: Session, delivery_id: int) -> StoredDelivery | None:

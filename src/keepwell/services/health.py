@@ -223,10 +223,12 @@ def backtest_report(
         fitted: dict[str, Any] | None = health.fit_weights(measure_samples, checked).to_json()
     except health.FitError as exc:
         fitted = {"error": str(exc)}
+    names = [q for q, _, _ in periods]
     return {
-        "quarters": [q for q, _, _ in periods],
+        "quarters": names,
         "current_weights": checked,
         "current": current,
+        "by_quarter": health.backtest_by_quarter(score_samples, names),
         "fitted": fitted,
     }
 

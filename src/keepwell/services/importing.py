@@ -42,7 +42,7 @@ from keepwell.services.side_load import SIDE_LOAD_FROM_BYTES, SideLoad, side_loa
 from keepwell.services.sla import SLA_COLUMNS, clock_values, recompute_sla
 from keepwell.services.user_schedules import record_schedule_changes
 from keepwell.store import bulk
-from keepwell.store.db import WRITES
+from keepwell.store.db import WRITES, one_book_writer_at_a_time
 from keepwell.store.models import Base
 
 ProgressCallback = Callable[[str, int], None]
@@ -127,6 +127,7 @@ def import_lines(
     default the day in `company_timezone`) is when a user's changed schedule applies from
     unless the line says (`schedule_effective`).
     """
+    one_book_writer_at_a_time(session)
     targets = targets or SlaTargets()
     today = today or datetime.now(ZoneInfo(company_timezone)).date()
     with gc_paused():  # it halved import time

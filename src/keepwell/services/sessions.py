@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from keepwell.store.models import User, WebSession
@@ -45,14 +45,26 @@ class Live:
 def resolve_session(session: Session, session_id: str, now: datetime) -> Live | None:
     """The active user of a live session, or None (unknown, ended, expired, deactivated).
     Only reads: a page view never writes in the request's own transaction."""
+    return live_session(find_session(session, session_id), now)
+
+
+Found = tuple[WebSession, User] | None
+
+
+def find_session(session: Session, session_id: str) -> Found:
+    """A session's row and its user, live or not (`live_session` says which at a moment)."""
     row = session.execute(
         select(WebSession, User)
         .join(User, User.id == WebSession.user_id)
         .where(WebSession.id == session_id)
     ).first()
-    if row is None:
+    return None if row is None else (row[0], row[1])
+
+
+def live_session(found: Found, now: datetime) -> Live | None:
+    if found is None:
         return None
-    web_session, user = row
+    web_session, user = found
     if web_session.revoked_at is not None or web_session.expires_at <= now or not user.active:
         return None
     return Live(user, now - web_session.last_seen_at >= TOUCH_EVERY)
@@ -85,3 +97,17 @@ def end_user_sessions(
         query = query.where(WebSession.id != keep)
     result = session.execute(query.values(revoked_at=now))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+ENDED_KEPT_FOR = timedelta(days=30)
+
+
+def prune_sessions(session: Session, now: datetime) -> int:
+    """Forget the sessions that ended (signed out or expired) more than ENDED_KEPT_FOR ago."""
+    ended_before = now - ENDED_KEPT_FOR
+    result = session.execute(
+        delete(WebSession).where(
+            (WebSession.expires_at < ended_before) | (WebSession.revoked_at < ended_before)
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

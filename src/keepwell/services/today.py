@@ -183,9 +183,12 @@ def team_today(session: Session, user: User, now: datetime, timezone: str) -> li
     """A manager's Today: each CSM's breached requests and accounts needing attention."""
     members = {csm.id: TeamMember(csm) for csm in team_of(session, user)}
     by_owner: dict[str, list[Attention]] = defaultdict(list)
-    for item in attention(session, now, timezone):  # each CSM's week: close enough for a team
-        if item.owner_id in members:
-            by_owner[item.owner_id].append(item)
+    # Each CSM's week starts in their own zone, as on their own Today: one pass per zone.
+    for zone in sorted({member.user.timezone for member in members.values()}):
+        for item in attention(session, now, timezone, week_zone=zone):
+            owner = members.get(item.owner_id or "")
+            if owner is not None and owner.user.timezone == zone:
+                by_owner[owner.user.id].append(item)
     for csm_id, member in members.items():
         member.breached = [item for item in inbox(session, csm_id, now) if item.seconds_left < 0]
         member.attention = by_owner[csm_id]

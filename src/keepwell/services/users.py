@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from keepwell.domain.access import THROTTLE_WINDOW, Attempt, UnknownRole, role_of, throttled_until
@@ -227,3 +227,9 @@ def _attempts(session: Session, email: str, now: datetime) -> list[Attempt]:
         )
     )
     return [Attempt(at, success) for at, success in rows]
+
+
+def prune_attempts(session: Session, now: datetime) -> int:
+    """Forget the sign-in attempts too old to throttle (the log keeps every sign-in)."""
+    result = session.execute(delete(SignInAttempt).where(SignInAttempt.at <= now - THROTTLE_WINDOW))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -209,3 +209,18 @@ def open_database(url: str) -> Engine:
     engine = make_engine(url)
     migrate(engine)
     return engine
+
+
+# The PostgreSQL advisory lock every writer of the book takes: any fixed number of our own.
+BOOK_WRITE_LOCK = 0x6B77646C76  # "kwdlv"
+
+
+def one_book_writer_at_a_time(session: Session) -> None:
+    """Writing the book replays whole threads (an import, a page's write and a webhook's
+    delivery all rebuild a thread's requests from its messages): two transactions adding a
+    question and its answer at once would each rebuild the thread without the other's
+    message, and the last to commit would win. So the writers take turns: on SQLite by the
+    write lock `transaction(writes=True)` takes at once, on PostgreSQL by this lock, held
+    until the transaction ends (and taken again by the same transaction at no cost)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BOOK_WRITE_LOCK})

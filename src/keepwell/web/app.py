@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from keepwell import __version__
+from keepwell.config import get_settings
 from keepwell.services import browse
 from keepwell.store.db import make_sessionmaker, require_current_schema
 from keepwell.web import pages
@@ -20,6 +21,7 @@ from keepwell.web.auth import current_user
 from keepwell.web.deps import SessionDep, refuse_nul
 from keepwell.web.integrations import slack as slack_events
 from keepwell.web.jobs import consuming
+from keepwell.web.page_cache import PageCache
 from keepwell.web.security import SecurityHeaders, with_inline_script_hashes
 
 STATIC = Path(__file__).with_name("static")
@@ -45,6 +47,7 @@ def create_app(engine: Engine, *, run_jobs: bool = False) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.page_cache = PageCache(engine, get_settings().page_cache_seconds)
     app.add_middleware(SecurityHeaders)
     signed_in = [Depends(current_user)]  # every /api route: 401 without credentials
     app.include_router(records.router, dependencies=signed_in)

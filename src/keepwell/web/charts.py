@@ -55,6 +55,56 @@ def line_svg(title: str, points: Sequence[tuple[date, float | Decimal]], y_title
     return SCRIPT.sub(b"", svg)
 
 
+def bar_svg(title: str, bars: Sequence[tuple[str, int]], y_title: str) -> bytes:
+    """One bar a label (its count printed on it): a chart without a legend, each bar named
+    under it, so it reads in grayscale."""
+    chart = pygal.Bar(
+        style=GRAY,
+        width=720,
+        height=300,
+        js=[],
+        show_legend=False,
+        title=title,
+        y_title=y_title,
+        print_values=True,
+        explicit_size=True,
+    )
+    chart.x_labels = [label for label, _ in bars]
+    chart.add(y_title, [value for _, value in bars])
+    return SCRIPT.sub(b"", chart.render())
+
+
+# Five luminances, darkest to lightest, so that stacked series stay apart in grayscale; the
+# legend lists them in stacking order and the page's table gives every number.
+SHADES = ("#0b2545", "#3e6d9c", "#8fb3d9", "#c9dbee", "#5a5a5a")
+
+
+def stacked_svg(
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float]]],
+    y_title: str,
+) -> bytes:
+    """A stacked bar chart: positive series above zero, negative ones below it."""
+    style = Style(**{**GRAY.to_dict(), "colors": SHADES[: len(series)]})
+    chart = pygal.StackedBar(
+        style=style,
+        width=720,
+        height=340,
+        js=[],
+        title=title,
+        y_title=y_title,
+        legend_at_bottom=True,
+        legend_at_bottom_columns=len(series),
+        x_label_rotation=30,
+        explicit_size=True,
+    )
+    chart.x_labels = list(labels)
+    for name, values in series:
+        chart.add(name, [float(value) for value in values])
+    return SCRIPT.sub(b"", chart.render())
+
+
 def months_svg(
     title: str,
     points: Sequence[tuple[str, float | None]],

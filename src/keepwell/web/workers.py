@@ -29,7 +29,9 @@ def shared_port_supported() -> bool:
     return hasattr(socket, "SO_REUSEPORT")
 
 
-def serve_processes(count: int, host: str, port: int, log_config: dict[str, Any]) -> None:
+def serve_processes(
+    count: int, host: str, port: int, log_config: dict[str, Any], *, access_log: bool = True
+) -> None:
     """`count` uvicorn servers of the app factory, one process each, until a signal (or one
     of them exits: then all stop, with status 1)."""
     _refuse_a_port_in_use(host, port)
@@ -37,7 +39,9 @@ def serve_processes(count: int, host: str, port: int, log_config: dict[str, Any]
     spawn = multiprocessing.get_context("spawn")  # fresh interpreters: no engine forked
     workers = [
         spawn.Process(
-            target=_worker, args=(sock, log_config, os.getpid()), name=f"keepwell-worker-{n}"
+            target=_worker,
+            args=(sock, log_config, os.getpid(), access_log),
+            name=f"keepwell-worker-{n}",
         )
         for n, sock in enumerate(sockets, 1)
     ]
@@ -87,11 +91,12 @@ def _listening(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(sock: socket.socket, log_config: dict[str, Any], parent: int) -> None:
+def _worker(sock: socket.socket, log_config: dict[str, Any], parent: int, access_log: bool) -> None:
     _end_with(parent)
     config = uvicorn.Config(
-        FACTORY, factory=True, loop="uvloop", http="httptools", log_config=log_config
-    )
+        FACTORY, factory=True, loop="uvloop", http="httptools", log_config=log_config,
+        access_log=access_log,
+    )  # fmt: skip
     uvicorn.Server(config).run(sockets=[sock])
 
 

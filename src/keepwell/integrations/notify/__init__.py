@@ -3,15 +3,21 @@ Slack DM in `integrations/slack/client.py` (each vendor SDK only in its own fold
 
 `send` delivers or raises `SendFailed`, saying whether the failure is permanent (retrying
 cannot help: the destination is disabled) and whether it is the whole channel's (a revoked
-token) or one address's. `delivered` answers, after a worker died mid-send, whether the
-alert reached its destination: True, False, or None when the channel cannot tell.
+token) or one address's. A channel whose protocol has a last step that makes the send
+irrevocable (SMTP's final "." of DATA) calls `commit` just before it, so the send is
+recorded before it can have happened; the others leave `commit` to their caller. `delivered`
+answers, after a worker died mid-send, whether the alert reached its destination: True,
+False, or None when the channel cannot tell.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+Commit = Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,6 @@ class SendFailed(Exception):
 
 
 class Sender(Protocol):
-    def send(self, outgoing: Outgoing) -> None: ...
+    def send(self, outgoing: Outgoing, commit: Commit) -> None: ...
 
     def delivered(self, outgoing: Outgoing) -> bool | None: ...

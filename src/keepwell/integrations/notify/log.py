@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from keepwell.integrations.notify import Outgoing
+from keepwell.integrations.notify import Commit, Outgoing
 
 log = logging.getLogger("keepwell.alerts")
 
 
 class LogSender:
-    def send(self, outgoing: Outgoing) -> None:
+    def send(self, outgoing: Outgoing, commit: Commit) -> None:
         # The recipient's user id and the alert's words: no token, no address book.
         log.warning("alert %s for %s: %s", outgoing.alert_id, outgoing.address, outgoing.text)
 

@@ -2,17 +2,26 @@
 
 smtp://[user:password@]host[:port] (STARTTLS when the server offers it) or smtps://... (TLS
 from the start). Every attempt at one alert carries the same Message-ID.
+
+Exactly once across a crash: a server delivers a message only when DATA ends with its line
+holding a single ".". We send everything before that line, then `commit` (the alert is
+recorded sent), then the ".". A worker killed before the commit leaves nothing delivered,
+so its stale claim is safely sent again (`delivered` answers False); killed after it, the
+connection drops without the "." and the server discards the message, which is lost only
+when the kill falls in the microseconds between the commit and writing the ".".
 """
 
 from __future__ import annotations
 
+import email.policy
+import re
 import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import format_datetime
 from urllib.parse import unquote, urlsplit
 
-from keepwell.integrations.notify import Outgoing, SendFailed
+from keepwell.integrations.notify import Commit, Outgoing, SendFailed
 
 
 class SmtpUrlError(ValueError):
@@ -32,7 +41,7 @@ class SmtpSender:
         self._from = from_address
         self._timeout = timeout
 
-    def send(self, outgoing: Outgoing) -> None:
+    def send(self, outgoing: Outgoing, commit: Commit) -> None:
         message = EmailMessage()
         message["From"] = self._from
         message["To"] = outgoing.address
@@ -43,7 +52,7 @@ class SmtpSender:
         message.set_content(outgoing.text)
         try:
             with self._connect() as client:
-                client.send_message(message)
+                _deliver(client, self._from, outgoing.address, message, commit)
         except smtplib.SMTPRecipientsRefused as exc:
             code, answer = next(iter(exc.recipients.values()))
             raise _failure(code, answer) from exc
@@ -56,7 +65,8 @@ class SmtpSender:
             raise SendFailed(f"SMTP: {exc}", permanent=False) from exc
 
     def delivered(self, outgoing: Outgoing) -> bool | None:
-        return None  # SMTP cannot be asked; a resend carries the same Message-ID
+        # A claim left in `sending` died before `commit`, so before the final ".".
+        return False
 
     def _connect(self) -> smtplib.SMTP:
         if self._tls:
@@ -72,6 +82,30 @@ class SmtpSender:
         if self._user:
             client.login(self._user, self._password)
         return client
+
+
+def _deliver(
+    client: smtplib.SMTP, sender: str, address: str, message: EmailMessage, commit: Commit
+) -> None:
+    """smtplib's `sendmail`, with `commit` between the message and the "." ending it."""
+    code, answer = client.mail(sender)
+    if code != 250:
+        raise smtplib.SMTPSenderRefused(code, answer, sender)
+    code, answer = client.rcpt(address)
+    if code not in (250, 251):
+        raise smtplib.SMTPRecipientsRefused({address: (code, answer)})
+    client.putcmd("data")
+    code, answer = client.getreply()
+    if code != 354:
+        raise smtplib.SMTPDataError(code, answer)
+    text = message.as_bytes(policy=email.policy.SMTP)  # CRLF line ends
+    text = re.sub(rb"(?m)^\.", b"..", text)  # a line starting with "." gets another
+    client.send(text if text.endswith(b"\r\n") else text + b"\r\n")
+    commit()
+    client.send(b".\r\n")
+    code, answer = client.getreply()
+    if code != 250:
+        raise smtplib.SMTPDataError(code, answer)
 
 
 def _failure(code: int, answer: bytes | str) -> SendFailed:

@@ -14,7 +14,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from keepwell.integrations.notify import Outgoing, SendFailed
+from keepwell.integrations.notify import Commit, Outgoing, SendFailed
 
 EVENT_TYPE = "keepwell_alert"
 # Slack's answers that no retry can change: the user cannot be written to...
@@ -42,7 +42,9 @@ class SlackSender:
     def __init__(self, token: str, base_url: str | None = None, timeout: int = 30) -> None:
         self._client = web_client(token, base_url, timeout)
 
-    def send(self, outgoing: Outgoing) -> None:
+    def send(self, outgoing: Outgoing, commit: Commit) -> None:
+        # One HTTP call, irrevocable once sent: `commit` is left to the caller, and a claim a
+        # crash left behind is settled by `delivered`.
         try:
             self._client.chat_postMessage(
                 channel=outgoing.address,  # a user id: the app's DM with them

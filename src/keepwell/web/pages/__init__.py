@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 
 from keepwell.web.auth import SignInRequired
-from keepwell.web.pages import accounts, forms, signin, team, today
+from keepwell.web.pages import accounts, forms, health, revenue, signin, team, today
 
 
 def install(app: FastAPI) -> None:
@@ -21,3 +21,5 @@ def install(app: FastAPI) -> None:
     app.include_router(accounts.router)
     app.include_router(forms.router)
     app.include_router(team.router)
+    app.include_router(health.router)
+    app.include_router(revenue.router)

@@ -11,8 +11,9 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
-from keepwell.domain.access import ROLES
+from keepwell.domain.access import ROLES, Action, may_ever
 from keepwell.store.models import User
 from keepwell.web.auth import Principal, csrf_token
 
@@ -26,15 +27,24 @@ class NavItem:
     roles: tuple[str, ...] = ROLES
 
 
+READ_BOOK_ROLES = tuple(role for role in ROLES if may_ever(role, Action.READ_BOOK))
+
 # Each page adds itself here with the roles that may open it.
 NAV = (
     NavItem("Today", "/"),
     NavItem("Accounts", "/accounts"),
     NavItem("Team", "/team", ("admin", "manager")),
     NavItem("My scorecard", "/team/{user_id}", ("csm",)),
+    NavItem("Health", "/health", READ_BOOK_ROLES),
+    NavItem("Revenue", "/revenue", READ_BOOK_ROLES),
     NavItem("API", "/docs"),
     NavItem("Password", "/account/password"),
 )
+
+
+def fragment(template: str, **context: Any) -> Markup:
+    """A part of a page drawn on its own (escaped like a page), to be kept and placed in one."""
+    return Markup(templates.get_template(template).render(**context))
 
 
 def nav_for(user: User) -> list[NavItem]:

@@ -9,8 +9,9 @@ them: names, the stored requests behind a figure, the reviews.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import select
@@ -88,10 +89,12 @@ def team_view(
     cards = scorecards_of_months(
         session, [before, month], as_of, targets=targets, company_timezone=company_timezone
     )
-    previous = {card.csm: card for card in cards[before]}
+    previous = {card.csm: without_evidence(card) for card in cards[before]}
     names = _names(session, [card.csm for card in cards[month]])
     rows = [
-        TeamRow(card.csm, names.get(card.csm, card.csm), card, previous.get(card.csm))
+        TeamRow(
+            card.csm, names.get(card.csm, card.csm), without_evidence(card), previous.get(card.csm)
+        )
         for card in cards[month]
     ]
     return TeamView(month, before, as_of, rows)
@@ -186,6 +189,7 @@ def csm_view(
     cards = csm_history(
         session, csm, month, as_of, targets=targets, company_timezone=company_timezone
     )
+    cards = [without_evidence(card) for card in cards]
     return CsmView(csm, month, as_of, cards, month_reviews(session, csm, month))
 
 
@@ -203,6 +207,13 @@ def csm_history(
         session, csm.id, month, as_of, HISTORY_MONTHS,
         targets=targets, company_timezone=company_timezone,
     )  # fmt: skip
+
+
+def without_evidence(card: sc.Scorecard) -> sc.Scorecard:
+    """The card without what its figures were computed from: what a page keeps (in the page
+    cache) when it shows figures only; the evidence holds the month's records."""
+    metrics = {key: replace(m, evidence=sc.Evidence()) for key, m in card.metrics.items()}
+    return replace(card, metrics=MappingProxyType(metrics))
 
 
 def team_members(session: Session) -> list[User]:

@@ -13,7 +13,9 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
+from keepwell.config import get_settings
 from keepwell.domain import scorecard as sc
 from keepwell.domain.access import Action, can, may_ever
 from keepwell.domain.months import MonthError, last_closed_month, parse_month
@@ -31,6 +33,8 @@ from keepwell.services.reviews import (
 from keepwell.services.team import (
     EVIDENCE_OF,
     NOTHING,
+    CsmView,
+    EvidenceView,
     csm_history,
     csm_view,
     evidence_view,
@@ -43,6 +47,7 @@ from keepwell.web.api.scorecards import scorecard_options
 from keepwell.web.auth import PagePrincipal, Principal, SignedInForm
 from keepwell.web.charts import months_svg
 from keepwell.web.deps import NowDep, SessionDep
+from keepwell.web.page_cache import cached
 from keepwell.web.pages.accounts import CHART_POLICY
 from keepwell.web.pages.render import page, templates
 from keepwell.web.writes import run_write, write_context
@@ -142,10 +147,9 @@ def _month_and_moment(
 
 
 @router.get("/team", response_class=HTMLResponse)
-def team(
+async def team(
     request: Request,
     principal: PagePrincipal,
-    session: SessionDep,
     now: NowDep,
     month: str = "",
     as_of: str = "",
@@ -157,19 +161,36 @@ def team(
             return RedirectResponse(own, status_code=303)
         return _refused(request, principal, f"a {user.role} may not read the team's scorecards")
     chosen, moment, errors = _month_and_moment(month, as_of, now)
-    view = None
-    if not errors:
+    options = scorecard_options()
+
+    def compute(session: Session) -> tuple[Any, list[User], str | None]:
+        members = team_members(session)
+        if errors:
+            return None, members, None
         try:
-            view = team_view(session, chosen, moment, **scorecard_options())
+            return team_view(session, chosen, moment, **options), members, None
         except sc.ScorecardError as exc:
-            errors["month"] = str(exc)
-    members = {member.id: member for member in team_members(session)}
-    reviews_open = {i for i, member in members.items() if may_read_reviews(user, member)}
+            return None, members, str(exc)
+
+    key = ("team", chosen, as_of, _targets_key())
+    view, members, problem = await cached(request, key, now, compute)
+    if problem:
+        errors["month"] = problem
+    reviews_open = {m.id for m in members if may_read_reviews(user, m)}
     return page(
         request, "team.html", principal, status_code=422 if errors else 200, view=view,
         month=chosen, as_of=as_of, errors=errors, metrics=METRICS, reviews_open=reviews_open,
         nothing=NOTHING,
     )  # fmt: skip
+
+
+def _targets_key() -> str:
+    """What the page cache tells apart besides the question: the targets file in force."""
+    return get_settings().targets_file or ""
+
+
+async def _member_of(request: Request, csm: str, now: datetime) -> User | None:
+    return await cached(request, ("csm", csm), now, lambda session: _member(session, csm))
 
 
 # -- /team/{csm}
@@ -215,23 +236,20 @@ def _member(session: Any, csm: str) -> User | None:
         return None
 
 
-def _csm_page(
+def _render_csm(
     request: Request,
     principal: Principal,
-    session: Any,
     member: User,
-    month: str,
+    chosen: str,
     as_of: str,
-    now: datetime,
+    moment: datetime,
+    problems: dict[str, str],
+    view: CsmView | None,
     *,
     errors: dict[str, str] | None = None,
     submitted: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     user = principal.user
-    chosen, moment, problems = _month_and_moment(month, as_of, now)
-    view = None
-    if "month" not in problems and "as_of" not in problems:
-        view = csm_view(session, member, chosen, moment, **scorecard_options())
     if view is not None:
         _CHARTS.put((member.id, chosen, moment.isoformat()), _chart_points(view.cards))
     seen = as_seen_by(view.reviews, user) if view else None
@@ -256,34 +274,41 @@ def _csm_page(
 
 
 @router.get("/team/{csm}", response_class=HTMLResponse)
-def csm_page(
+async def csm_page(
     csm: str,
     request: Request,
     principal: PagePrincipal,
-    session: SessionDep,
     now: NowDep,
     month: str = "",
     as_of: str = "",
 ) -> HTMLResponse:
-    member = _member(session, csm)
+    member = await _member_of(request, csm, now)
     if member is None:
         return _refused(request, principal, f"no CSM {csm!r}", 404, back="/team")
     if not may_read_reviews(principal.user, member):
         role = principal.user.role
         return _refused(request, principal, f"a {role} may not open the page of {csm}")
-    return _csm_page(request, principal, session, member, month, as_of, now)
+    chosen, moment, problems = _month_and_moment(month, as_of, now)
+    view = None
+    if not problems:
+        options = scorecard_options()
+        view = await cached(
+            request, ("team-csm", member.id, chosen, as_of, _targets_key()), now,
+            lambda session: csm_view(session, member, chosen, moment, **options),
+        )  # fmt: skip
+    return _render_csm(request, principal, member, chosen, as_of, moment, problems, view)
 
 
 @router.get("/team/{csm}/charts/totals.svg")
-def totals_chart(
+async def totals_chart(
     csm: str,
+    request: Request,
     principal: PagePrincipal,
-    session: SessionDep,
     now: NowDep,
     month: str = "",
     as_of: str = "",
 ) -> Response:
-    member = _member(session, csm)
+    member = await _member_of(request, csm, now)
     if member is None:
         raise HTTPException(404, f"no CSM {csm!r}")
     if not may_read_reviews(principal.user, member):
@@ -294,7 +319,13 @@ def totals_chart(
     key = (member.id, chosen, moment.isoformat())
     points = _CHARTS.get(key)
     if points is None:
-        points = _chart_points(csm_history(session, member, chosen, moment, **scorecard_options()))
+        options = scorecard_options()
+        points = await cached(
+            request, ("team-chart", *key, _targets_key()), now,
+            lambda session: _chart_points(
+                csm_history(session, member, chosen, moment, **options)
+            ),
+        )  # fmt: skip
         _CHARTS.put(key, points)
     svg = months_svg(f"{member.name}: scorecard total by month", points, "total (of 100)")
     headers = {"content-security-policy": CHART_POLICY, "cache-control": "no-store"}
@@ -320,8 +351,12 @@ def review(
         field = exc.detail[0]["loc"][-1] if isinstance(exc.detail, list) else "review"
         message = exc.detail[0]["msg"] if isinstance(exc.detail, list) else str(exc.detail)
         submitted = {"kind": kind or SELF, "ratings": ratings, "comment": comment or ""}
-        return _csm_page(request, principal, session, member, month, "", now,
-                         errors={field: message}, submitted=submitted)  # fmt: skip
+        chosen, moment, problems = _month_and_moment(month, "", now)
+        view = (
+            None if problems else csm_view(session, member, chosen, moment, **scorecard_options())
+        )
+        return _render_csm(request, principal, member, chosen, "", moment, problems, view,
+                           errors={field: message}, submitted=submitted)  # fmt: skip
     return RedirectResponse(csm_href(csm, month) + "#reviews", status_code=303)
 
 
@@ -329,18 +364,17 @@ def review(
 
 
 @router.get("/team/{csm}/{month}/{metric}", response_class=HTMLResponse)
-def evidence(
+async def evidence(
     csm: str,
     month: str,
     metric: str,
     request: Request,
     principal: PagePrincipal,
-    session: SessionDep,
     now: NowDep,
     as_of: str = "",
 ) -> HTMLResponse:
     user = principal.user
-    member = _member(session, csm)
+    member = await _member_of(request, csm, now)
     if member is None:
         return _refused(request, principal, f"no CSM {csm!r}", 404, back="/team")
     if not can(user.role, Action.READ_SCORECARD, owns=user.id == member.id):
@@ -353,10 +387,18 @@ def evidence(
     if errors:
         message = "; ".join(f"{k}: {v}" for k, v in errors.items())
         return _refused(request, principal, message, 422, back="/team")
-    try:
-        view = evidence_view(session, member, chosen, metric, moment, **scorecard_options())
-    except sc.ScorecardError as exc:
-        return _refused(request, principal, f"month: {exc}", 422, back="/team")
+    options = scorecard_options()
+
+    def compute(session: Session) -> EvidenceView | str:
+        try:
+            return evidence_view(session, member, chosen, metric, moment, **options)
+        except sc.ScorecardError as exc:
+            return f"month: {exc}"
+
+    key = ("team-evidence", member.id, chosen, metric, as_of, _targets_key())
+    view = await cached(request, key, now, compute)
+    if isinstance(view, str):
+        return _refused(request, principal, view, 422, back="/team")
     return page(
         request, "team_evidence.html", principal, view=view, weeks=weeks_of,
         back=csm_href(member.id, chosen, as_of) if may_read_reviews(user, member) else None,

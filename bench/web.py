@@ -12,7 +12,9 @@ keep-alive connections cycling through the users' session cookies and the page's
 the `--seconds` shared out between the pages. A page that answers 404 (not built yet) is
 reported and skipped.
 
-Pages: today `/`, accounts `/accounts`, account `/accounts/{id}` for `--accounts` ids, and
+Pages: today `/`, accounts `/accounts`, account `/accounts/{id}` for `--accounts` ids, team
+`/team` and team-csm `/team/{csm}` for each CSM (issue 14: the month's scorecards and a CSM's
+twelve months, driven with the manager's sessions only: a CSM is sent to their own page), and
 login `/login` (signed out). Prints each page's p50/p95, then a last line of JSON with
 `p95_ms` (the worst page's p95) and `pages_per_second` (all pages' requests over the timed
 seconds). No assertions on time. Target (issue 13): p95 < 50 ms and >= 500 pages/s.
@@ -73,6 +75,7 @@ class Page:
     name: str
     paths: list[str]
     signed_in: bool = True
+    role: str | None = None  # only the sessions of this role drive it (None: any)
 
 
 def main() -> None:
@@ -91,14 +94,19 @@ def main() -> None:
         server = _start_server(database_url, port, workers, log_path)
         try:
             _wait_until_healthy(base, server, log_path)
-            cookies = _sign_in(base, _people(database_url), args.users)
-            pages = _pages(args.pages, _account_ids(database_url, args.accounts))
-            ready, skipped = _probe(base, pages, cookies[0])
+            sessions = _sign_in(base, _people(database_url), args.users)
+            cookies = [cookie for cookie, _role in sessions]
+            pages = _pages(
+                args.pages, _account_ids(database_url, args.accounts), _csm_ids(database_url)
+            )
+            ready, skipped = _probe(base, pages, sessions)
             if not ready:
                 sys.exit("error: no page to drive (every one answered 404)")
             per_page = max(1, args.seconds // len(ready))
             results = {
-                page.name: _drive(wrk, base, page, cookies, per_page, args, Path(scratch))
+                page.name: _drive(
+                    wrk, base, page, _of_role(sessions, page.role), per_page, args, Path(scratch)
+                )
                 for page in ready
             }
         finally:
@@ -114,7 +122,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=20, help="timed seconds in all")
     parser.add_argument("--users", type=int, default=20, help="signed-in users = connections")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--pages", default="today,accounts,account")
+    parser.add_argument("--pages", default="today,accounts,account,team,team-csm")
     parser.add_argument("--accounts", type=int, default=5, help="account pages to cycle")
     return parser.parse_args()
 
@@ -155,8 +163,8 @@ def _wait_until_healthy(base: str, server: subprocess.Popen[bytes], log_path: Pa
     sys.exit(f"error: the server did not start; its output:\n{log_path.read_text()}")
 
 
-def _people(database_url: str) -> list[str]:
-    """The demo's managers and CSMs who can sign in, managers first."""
+def _people(database_url: str) -> list[tuple[str, str]]:
+    """The demo's managers and CSMs who can sign in, managers first: (email, role)."""
     from sqlalchemy import select
 
     from keepwell.store.db import make_engine
@@ -169,14 +177,14 @@ def _people(database_url: str) -> list[str]:
         .order_by(User.role.desc(), User.email)
     )
     with engine.connect() as connection:
-        people = [str(email) for email, _role in connection.execute(query)]
+        people = [(str(email), str(role)) for email, role in connection.execute(query)]
     engine.dispose()
     return people
 
 
-def _sign_in(base: str, people: list[str], users: int) -> list[str]:
-    """`users` sessions through the sign-in form, taking the people in turn; their Cookie
-    headers."""
+def _sign_in(base: str, people: list[tuple[str, str]], users: int) -> list[tuple[str, str]]:
+    """`users` sessions through the sign-in form, taking the people in turn (a manager's
+    first); their Cookie headers, each with the person's role."""
     started = time.monotonic()
     cookies = []
     for index in range(users):
@@ -185,15 +193,15 @@ def _sign_in(base: str, people: list[str], users: int) -> list[str]:
             token = CSRF.search(form.text)
             if token is None:
                 sys.exit("error: /login has no csrf_token field")
+            email, role = people[index % len(people)]
             answer = client.post(
                 "/login",
-                data={"email": people[index % len(people)], "password": DEMO_PASSWORD,
-                      "csrf_token": token.group(1)},
-            )  # fmt: skip
+                data={"email": email, "password": DEMO_PASSWORD, "csrf_token": token.group(1)},
+            )
             session = answer.cookies.get("keepwell_session")
             if answer.status_code != 303 or session is None:
-                sys.exit(f"error: {people[index % len(people)]} could not sign in")
-            cookies.append(f"keepwell_session={session}")
+                sys.exit(f"error: {email} could not sign in")
+            cookies.append((f"keepwell_session={session}", role))
     print(f"Signed in {users} users ({len(people)} people) in {time.monotonic() - started:.1f} s")
     return cookies
 
@@ -212,11 +220,31 @@ def _account_ids(database_url: str, count: int) -> list[str]:
     return ids[::step][:count]
 
 
-def _pages(names: str, account_ids: list[str]) -> list[Page]:
+def _csm_ids(database_url: str) -> list[str]:
+    from sqlalchemy import select
+
+    from keepwell.store.db import make_engine
+    from keepwell.store.models import User
+
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        query = select(User.id).where(User.role == "csm").order_by(User.id)
+        ids = [str(i) for i in connection.scalars(query)]
+    engine.dispose()
+    return ids
+
+
+def _of_role(sessions: list[tuple[str, str]], role: str | None) -> list[str]:
+    return [cookie for cookie, who in sessions if role is None or who == role]
+
+
+def _pages(names: str, account_ids: list[str], csm_ids: list[str]) -> list[Page]:
     known = {
         "today": Page("today", ["/"]),
         "accounts": Page("accounts", ["/accounts"]),
         "account": Page("account", [f"/accounts/{i}" for i in account_ids]),
+        "team": Page("team", ["/team"], role="manager"),
+        "team-csm": Page("team-csm", [f"/team/{i}" for i in csm_ids], role="manager"),
         "login": Page("login", ["/login"], signed_in=False),
     }
     chosen = [name.strip() for name in names.split(",") if name.strip()]
@@ -226,11 +254,16 @@ def _pages(names: str, account_ids: list[str]) -> list[Page]:
     return [known[name] for name in chosen]
 
 
-def _probe(base: str, pages: list[Page], cookie: str) -> tuple[list[Page], list[str]]:
+def _probe(
+    base: str, pages: list[Page], sessions: list[tuple[str, str]]
+) -> tuple[list[Page], list[str]]:
     """The pages that answer 200; those that answer 404 are reported and skipped."""
     ready, skipped = [], []
     for page in pages:
-        headers = {"Cookie": cookie} if page.signed_in else {}
+        cookies = _of_role(sessions, page.role)
+        if page.signed_in and not cookies:
+            sys.exit(f"error: {page.name} needs a {page.role}'s session; none signed in")
+        headers = {"Cookie": cookies[0]} if page.signed_in else {}
         statuses = {httpx.get(base + p, headers=headers).status_code for p in page.paths}
         if statuses == {200}:
             ready.append(page)

@@ -17,8 +17,11 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from keepwell.domain.months import last_closed_month
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright cannot download its own build here
 CHROMIUM_ARGS = [
@@ -49,14 +52,16 @@ USERS = {
 @dataclass(frozen=True)
 class Page:
     """A page to check and to photograph. `path` may name `{account}`: an account the CSM
-    (Chloe) owns in the demo book. `role` None: opened signed out."""
+    (Chloe) owns in the demo book; `{csm}`: Chloe's user id; `{month}`: the last closed month
+    (the team pages' default). `role` None: opened signed out."""
 
     name: str
     path: str
     role: str | None
 
     def url(self, base: str, book: Book) -> str:
-        return base + self.path.format(account=book.account_id)
+        month = last_closed_month(datetime.now(UTC), "UTC")
+        return base + self.path.format(account=book.account_id, csm=book.csm_id, month=month)
 
 
 # Every page of the app, each with the role that opens it. A new page adds itself here, e.g.
@@ -68,6 +73,14 @@ PAGES = (
     Page("password", "/account/password", "csm"),
     Page("accounts", "/accounts", "csm"),
     Page("account", "/accounts/{account}", "csm"),
+    Page("team", "/team", "manager"),
+    Page("team-csm", "/team/{csm}", "csm"),
+    Page("team-csm-manager", "/team/{csm}", "manager"),
+    Page("team-requests", "/team/{csm}/{month}/response_time", "manager"),
+    Page("team-accounts", "/team/{csm}/{month}/retention", "manager"),
+    Page("team-weeks", "/team/{csm}/{month}/proactivity", "manager"),
+    Page("team-days", "/team/{csm}/{month}/crm_hygiene", "manager"),
+    Page("team-reviews", "/team/{csm}/{month}/self_awareness", "csm"),
     Page("health-viewer", "/health", "viewer"),
     Page("health-admin", "/health", "admin"),
     Page("revenue", "/revenue", "viewer"),
@@ -88,6 +101,7 @@ class Book:
     base_url: str
     database_url: str
     account_id: str  # an account owned now by the demo CSM (USERS["csm"])
+    csm_id: str = ""  # the demo CSM's user id
 
 
 def chromium_available() -> bool:
@@ -129,7 +143,8 @@ def demo_server(database_url: str, *, workers: int = 1) -> Iterator[Book]:
         try:
             base_url = f"http://127.0.0.1:{port}"
             _wait_until_healthy(base_url, process, log)
-            yield Book(base_url, database_url, _an_account_of(database_url, "csm"))
+            account = _an_account_of(database_url, "csm")
+            yield Book(base_url, database_url, account, _user_id(database_url, "csm"))
         finally:
             process.terminate()
             try:
@@ -153,6 +168,23 @@ def _wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], log: An
     log.seek(0)
     output = log.read().decode(errors="replace")
     raise RuntimeError(f"keepwell serve did not answer /healthz; its output:\n{output}")
+
+
+def _user_id(database_url: str, role: str) -> str:
+    from sqlalchemy import select
+
+    from keepwell.store.db import make_engine
+    from keepwell.store.models import User
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            found = connection.scalar(select(User.id).where(User.email == USERS[role].email))
+    finally:
+        engine.dispose()
+    if found is None:
+        raise RuntimeError(f"the demo book has no user {USERS[role].email}")
+    return str(found)
 
 
 def _an_account_of(database_url: str, role: str) -> str:

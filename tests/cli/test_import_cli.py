@@ -115,6 +115,13 @@ def test_it_recomputes_every_clock() -> None:
     assert "0 requests" in result.stdout
 
 
+def test_the_scorecard_month_defaults_to_the_last_closed_one(tmp_path: Path) -> None:
+    runner.invoke(app, ["import", str(write(tmp_path, *BASICS))])
+    result = runner.invoke(app, ["scorecard", "--as-of", "2026-11-01T00:00:00Z", "--json"])
+    assert result.exit_code == 0, result.output
+    assert orjson.loads(result.stdout)["month"] == "2026-10"  # the month before November's
+
+
 def test_it_prints_the_scorecards_in_the_documented_shape(tmp_path: Path) -> None:
     runner.invoke(app, ["import", str(write(tmp_path, *BASICS))])
     result = runner.invoke(

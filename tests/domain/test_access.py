@@ -29,8 +29,23 @@ def minutes(n: float) -> datetime:
     return T0 + timedelta(minutes=n)
 
 
-def test_an_admin_may_do_everything() -> None:
-    assert all(can("admin", action) for action in Action)
+def test_an_admin_may_do_everything_but_rate_someone_elses_month_as_their_own() -> None:
+    assert all(can("admin", action) for action in Action if action != Action.WRITE_SELF_REVIEW)
+    assert not may_ever("admin", Action.WRITE_SELF_REVIEW)
+
+
+def test_a_csm_reads_and_writes_only_their_own_reviews() -> None:
+    assert can("csm", Action.READ_REVIEWS, owns=True)
+    assert not can("csm", Action.READ_REVIEWS, owns=False)
+    assert can("csm", Action.WRITE_SELF_REVIEW, owns=True)
+    assert not can("csm", Action.WRITE_SELF_REVIEW, owns=False)
+    assert not may_ever("csm", Action.WRITE_MANAGER_REVIEW)
+
+
+def test_a_manager_reads_the_reviews_of_their_own_csms_only_and_never_self_reviews() -> None:
+    assert can("manager", Action.READ_REVIEWS, owns=True)
+    assert not can("manager", Action.READ_REVIEWS, owns=False)
+    assert not may_ever("manager", Action.WRITE_SELF_REVIEW)
 
 
 def test_every_role_reads_the_book() -> None:

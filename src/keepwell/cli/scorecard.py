@@ -15,6 +15,7 @@ from keepwell.cli.app import app
 from keepwell.cli.common import console, database, fail, parse_instant, parse_month_option
 from keepwell.config import get_settings
 from keepwell.domain import scorecard as sc
+from keepwell.domain.months import last_closed_month
 from keepwell.domain.targets import DEFAULT_TARGETS, Targets, TargetsError, load_targets_toml
 from keepwell.services.scorecard import UnknownCsm, scorecards
 from keepwell.store.db import transaction
@@ -34,7 +35,10 @@ def targets() -> Targets:
 
 @app.command("scorecard")
 def scorecard_command(
-    month: Annotated[str, typer.Option("--month", help="YYYY-MM")],
+    month: Annotated[
+        str | None,
+        typer.Option("--month", help="YYYY-MM; default the last closed month (company zone)."),
+    ] = None,
     csm: Annotated[str | None, typer.Option("--csm", help="One CSM's user id.")] = None,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Evaluation moment, ISO 8601; default now.")
@@ -42,9 +46,9 @@ def scorecard_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Every CSM's scorecard of a month: 8 metrics, 100 points, bands and review triggers."""
-    month = parse_month_option(month)
     moment = parse_instant(as_of, "--as-of")
     settings = get_settings()
+    month = parse_month_option(month or last_closed_month(moment, settings.timezone))
     with transaction(database()) as session:
         try:
             cards = scorecards(

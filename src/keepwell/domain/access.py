@@ -26,8 +26,10 @@ ROLES = tuple(role.value for role in Role)
 
 class Action(StrEnum):
     READ_BOOK = "read_book"  # accounts, requests, messages, users, inbox, health, revenue
-    READ_SCORECARD = "read_scorecard"
+    READ_SCORECARD = "read_scorecard"  # everywhere: every CSM's card (/team); own: one's own
+    READ_REVIEWS = "read_reviews"  # a CSM's reviews and page (/team/{csm}): own = self, manager
     OVERRIDE_HEALTH = "override_health"
+    WRITE_SELF_REVIEW = "write_self_review"
     WRITE_MANAGER_REVIEW = "write_manager_review"
     RESOLVE = "resolve"
     ESCALATE = "escalate"
@@ -57,6 +59,10 @@ ACCOUNT_WRITE = _grant([A], own=[C])
 MATRIX: dict[Action, Grant] = {
     Action.READ_BOOK: _grant([A, M, C, V]),
     Action.READ_SCORECARD: _grant([A, M], own=[C]),
+    # A CSM's ratings are theirs, their manager's and an admin's to read (issue 14 §1: "a CSM
+    # sees no other CSM's ratings"); `owns` is "the CSM themself or the one they report to".
+    Action.READ_REVIEWS: _grant([A], own=[C, M]),
+    Action.WRITE_SELF_REVIEW: _grant([], own=[C]),
     Action.OVERRIDE_HEALTH: _grant([A, M]),
     Action.WRITE_MANAGER_REVIEW: _grant([A], own=[M]),
     Action.RESOLVE: ACCOUNT_WRITE,

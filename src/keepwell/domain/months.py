@@ -11,6 +11,8 @@ inside a report instead of naming the input.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 FIRST_MONTH = "1900-01"
 LAST_MONTH = "9998-12"
@@ -29,3 +31,11 @@ def parse_month(value: str) -> str:
     if not FIRST_MONTH <= value <= LAST_MONTH:  # same shape: text order is time order
         raise MonthError(f"{value} is out of range: from {FIRST_MONTH} to {LAST_MONTH}")
     return value
+
+
+def last_closed_month(now: datetime, timezone: str) -> str:
+    """The month before the one `now` falls in, in `timezone`: the month a scorecard is looked
+    at by default (the month in progress is still moving; PRODUCT.md 4)."""
+    today = now.astimezone(ZoneInfo(timezone)).date()
+    last = today.replace(day=1) - timedelta(days=1)
+    return f"{last.year:04d}-{last.month:02d}"

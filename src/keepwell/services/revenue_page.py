@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from keepwell.domain import nps, revenue
+from keepwell.domain.months import last_closed_month
 from keepwell.services.revenue import Money, RevenueBook, SurveyBook, months_ending
 from keepwell.store.models import Account, Contact, Survey, User
 
@@ -30,8 +30,7 @@ GROUPINGS = (
 def default_month(now: datetime, timezone: str) -> str:
     """The month the page opens on: the last complete month in the company zone (the
     current one is still moving)."""
-    local = now.astimezone(ZoneInfo(timezone))
-    return revenue.shift_month(f"{local.year:04d}-{local.month:02d}", -1)
+    return last_closed_month(now, timezone)
 
 
 @dataclass(frozen=True)

@@ -151,3 +151,32 @@ def week_hours_svg(title: str, days: Sequence[tuple[str, Sequence[tuple[float, f
         chart.add("closed", [24.0 for _ in days])
     svg: bytes = chart.render()
     return SCRIPT.sub(b"", svg)
+
+
+def months_svg(
+    title: str,
+    points: Sequence[tuple[str, float | None]],
+    y_title: str,
+    y_range: tuple[float, float] = (0, 100),
+) -> bytes:
+    """A line chart of one value per month (label, value; None: n/a, a gap in the line)."""
+    chart = pygal.Line(
+        style=GRAY,
+        width=720,
+        height=300,
+        js=[],
+        disable_xml_declaration=False,
+        show_legend=False,
+        x_label_rotation=30,
+        dots_size=3,
+        title=title,
+        y_title=y_title,
+        range=y_range,
+        print_values=False,
+        explicit_size=True,
+        allow_interruptions=True,
+    )
+    chart.x_labels = [label for label, _ in points]
+    chart.add(y_title, [value for _, value in points])
+    svg: bytes = chart.render()
+    return SCRIPT.sub(b"", svg)

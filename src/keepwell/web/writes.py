@@ -35,7 +35,7 @@ def _field_error(where: str, field: str, message: str) -> list[dict[str, object]
 
 
 @contextmanager
-def _refusals() -> Iterator[None]:
+def refusals() -> Iterator[None]:
     try:
         yield
     except NotFound as exc:
@@ -50,5 +50,5 @@ def run_write(request: Request, write: Callable[[Session], T]) -> T:
     """Make the write in a transaction of its own that takes the write lock at once (SQLite:
     a read-then-write transaction would otherwise fail under concurrency); `write` returns
     the answer, read before the transaction ends."""
-    with _refusals(), transaction(request.app.state.engine, writes=True) as session:
+    with refusals(), transaction(request.app.state.engine, writes=True) as session:
         return write(session)

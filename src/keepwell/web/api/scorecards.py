@@ -54,7 +54,9 @@ class History(BaseModel):
     months: list[dict[str, Any]]  # {"month": ..., **card}
 
 
-def _options() -> dict[str, Any]:
+def scorecard_options() -> dict[str, Any]:
+    """What every scorecard of the app is computed with, as `keepwell scorecard` computes
+    them: the targets of KEEPWELL_TARGETS_FILE and the company time zone."""
     settings = get_settings()
     targets = load_targets_toml(settings.targets_file) if settings.targets_file else None
     return {"targets": targets or DEFAULT_TARGETS, "company_timezone": settings.timezone}
@@ -74,7 +76,7 @@ def list_scorecards(
     """Every CSM's scorecard of a month (or one CSM's), as of now or `as_of`."""
     moment = as_of or now
     try:
-        cards = scorecards(session, month, moment, csm_id=csm, **_options())
+        cards = scorecards(session, month, moment, csm_id=csm, **scorecard_options())
     except (UnknownCsm, sc.ScorecardError) as exc:
         raise HTTPException(404 if isinstance(exc, UnknownCsm) else 422, str(exc)) from exc
     return Scorecards.model_validate(sc.scorecards_json(month, moment, cards))
@@ -90,7 +92,7 @@ def csm_history(
     """A CSM's last 12 monthly scorecards, up to `month` (default: the current month)."""
     last = month or now.strftime("%Y-%m")
     try:
-        cards = history(session, csm, last, now, **_options())
+        cards = history(session, csm, last, now, **scorecard_options())
     except UnknownCsm as exc:
         raise HTTPException(404, str(exc)) from exc
     return History(csm=csm, months=[{"month": c.month, **c.to_json()} for c in cards])

@@ -15,6 +15,7 @@ from keepwell.web.pages import (
     schedules,
     settings,
     signin,
+    team,
     today,
     tokens,
     users,
@@ -41,6 +42,7 @@ def install(app: FastAPI) -> None:
     app.include_router(today.router)
     app.include_router(accounts.router)
     app.include_router(forms.router)
+    app.include_router(team.router)
     app.include_router(health.router)
     app.include_router(revenue.router)
     app.include_router(schedules.router)

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -15,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from keepwell.domain.access import ROLES, Action, may_ever
+from keepwell.store.models import User
 from keepwell.web.auth import Principal, csrf_token
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
@@ -37,7 +39,7 @@ templates.env.globals["dom_id"] = dom_id
 @dataclass(frozen=True)
 class NavItem:
     label: str
-    href: str
+    href: str  # may name `{user_id}`: the signed-in user's id
     roles: tuple[str, ...] = ROLES
 
 
@@ -47,6 +49,8 @@ READ_BOOK_ROLES = tuple(role for role in ROLES if may_ever(role, Action.READ_BOO
 NAV = (
     NavItem("Today", "/"),
     NavItem("Accounts", "/accounts"),
+    NavItem("Team", "/team", ("admin", "manager")),
+    NavItem("My scorecard", "/team/{user_id}", ("csm",)),
     NavItem("Health", "/health", READ_BOOK_ROLES),
     NavItem("Revenue", "/revenue", READ_BOOK_ROLES),
     NavItem("Settings", "/settings", ("admin",)),
@@ -69,8 +73,12 @@ DONE = {
 }
 
 
-def nav_for(role: str) -> list[NavItem]:
-    return [item for item in NAV if role in item.roles]
+def nav_for(user: User) -> list[NavItem]:
+    return [
+        NavItem(item.label, item.href.format(user_id=quote(user.id, safe="")), item.roles)
+        for item in NAV
+        if user.role in item.roles
+    ]
 
 
 def page(
@@ -91,7 +99,7 @@ def page(
         template,
         {
             "user": user,
-            "nav": nav_for(user.role) if user else [],
+            "nav": nav_for(user) if user else [],
             "path": request.url.path,
             "csrf_token": csrf,
             "done": DONE.get(request.query_params.get("done", "")),

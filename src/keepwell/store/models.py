@@ -564,3 +564,16 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CompanySetting(Base):
+    """A rule setting an admin changed on the settings pages or with `keepwell settings set`
+    (issue 14 §4): SLA targets, scorecard targets, health weights. A key with no row keeps
+    the environment's value (config.Settings); services/company_settings.py reads both."""
+
+    __tablename__ = "company_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_by: Mapped[str | None] = mapped_column(Id)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

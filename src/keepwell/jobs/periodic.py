@@ -27,6 +27,7 @@ from keepwell.config import Settings
 from keepwell.domain.sla import SlaTargets
 from keepwell.integrations.notify import Sender
 from keepwell.jobs.queue import Jobs
+from keepwell.jobs.recompute import keep_closed_month, requeue_lost_recomputes
 from keepwell.services import alerts, deliveries, jobs, slack
 from keepwell.services.company_settings import effective
 from keepwell.services.health import HealthSummary, recompute_health, today_in
@@ -54,6 +55,10 @@ def requeue_lost(queue: Jobs, stale_after: timedelta = deliveries.STALE_AFTER) -
         queue.apply_delivery(delivery_id)
     if ids:
         log.info("re-enqueued %d deliveries whose job was lost", len(ids))
+    # Recompute jobs too: those of a dead worker of this host at once when a consumer starts,
+    # any whose worker fell silent after a while.
+    starting = stale_after <= timedelta(0)
+    requeue_lost_recomputes(queue, datetime.now(UTC), starting=starting)
     return len(ids)
 
 
@@ -133,6 +138,12 @@ def register(queue: Jobs, settings: Settings) -> None:
     @huey.periodic_task(crontab(minute="5"), name="daily_health")
     def daily_health() -> None:
         score_day_just_ended(queue, settings, datetime.now(UTC))
+
+    @huey.periodic_task(crontab(minute="9"), name="keep_scorecards")
+    def keep_scorecards_task() -> int | None:
+        # Asked every hour, done once: by the first run of the month's first day in the
+        # company zone (or the next, if no worker ran then).
+        return keep_closed_month(engine, settings, datetime.now(UTC))
 
     @huey.periodic_task(crontab(minute="17", hour="3"), name="prune_jobs")
     def prune_jobs() -> int:

@@ -9,6 +9,7 @@ tasks either way (`keepwell.jobs.tasks`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,19 @@ class Jobs:
         from keepwell.jobs.tasks import APPLY_DELIVERY
 
         self.tasks[APPLY_DELIVERY](delivery_id)
+
+    def enqueue_recompute(self, kinds: Sequence[str], *, reason: str, by: str | None) -> str:
+        """Record and enqueue a recompute of `kinds` ("sla", "health", "scorecards"); its job
+        id (`keepwell.jobs.recompute.enqueue_recompute`)."""
+        from keepwell.jobs.recompute import enqueue_recompute
+
+        return enqueue_recompute(self, kinds, reason=reason, by=by)
+
+    def send_recompute(self, job_id: str) -> None:
+        """Enqueue a recompute recorded in a service's transaction (`record_recompute`)."""
+        from keepwell.jobs.recompute import send_recompute
+
+        send_recompute(self, job_id)
 
     def apply_deliveries(self, delivery_ids: list[int]) -> None:
         """Enqueue one job for deliveries stored together (they are applied together)."""

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from keepwell.config import Settings
 from keepwell.integrations.slack import SOURCE as SLACK
 from keepwell.integrations.slack import apply as slack
+from keepwell.jobs import recompute
 from keepwell.jobs.periodic import EVERY_MINUTE
 from keepwell.services import deliveries, jobs
 from keepwell.services.company_settings import effective
@@ -32,6 +33,9 @@ APPLY_DELIVERIES = "apply_deliveries"
 # thousands a minute of "done" rows would bury what the admin looks for; so would a row a
 # minute for each periodic task run every minute.
 QUIET_WHEN_DONE = {APPLY_DELIVERY, APPLY_DELIVERIES, *EVERY_MINUTE}
+# Jobs that keep their own record, progress included (`services.jobs.claim`): the signals
+# leave them alone.
+SELF_RECORDED = {recompute.RECOMPUTE}
 
 
 def appliers(settings: Settings) -> dict[str, deliveries.Applier]:
@@ -70,22 +74,28 @@ def register(huey: Huey, engine: Engine, settings: Settings) -> dict[str, Any]:
             apply_delivery.schedule((delivery_id,), delay=deliveries.RETRY_DELAY)
 
     _record_jobs(huey, engine)
-    return {APPLY_DELIVERY: apply_delivery, APPLY_DELIVERIES: apply_deliveries}
+    return {
+        APPLY_DELIVERY: apply_delivery,
+        APPLY_DELIVERIES: apply_deliveries,
+        **recompute.register(huey, engine, settings),
+    }
 
 
 def _record_jobs(huey: Huey, engine: Engine) -> None:
     @huey.signal(signals.SIGNAL_EXECUTING)
     def started(signal: str, task: Task, *_: Any) -> None:
-        if task.name not in QUIET_WHEN_DONE:
+        if task.name not in QUIET_WHEN_DONE | SELF_RECORDED:
             _record(engine, task, jobs.RUNNING)
 
     @huey.signal(signals.SIGNAL_COMPLETE)
     def done(signal: str, task: Task, *_: Any) -> None:
-        if task.name not in QUIET_WHEN_DONE:
+        if task.name not in QUIET_WHEN_DONE | SELF_RECORDED:
             _record(engine, task, jobs.DONE)
 
     @huey.signal(signals.SIGNAL_ERROR)
     def failed(signal: str, task: Task, exc: BaseException | None = None, *_: Any) -> None:
+        if task.name in SELF_RECORDED:
+            return
         state = jobs.RETRYING if task.retries else jobs.FAILED
         error = f"{type(exc).__name__}: {exc}" if exc else None
         _record(engine, task, state, error, attempt=task.name in QUIET_WHEN_DONE)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from operator import itemgetter
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import Connection, and_, exists, select
@@ -30,12 +31,14 @@ from keepwell.store.models import (
     Activity,
     Base,
     Churn,
+    KeptScorecard,
     Message,
     MrrChange,
     NextStep,
     Review,
     User,
 )
+from keepwell.store.upsert import insert
 
 ASK_KINDS = ("testimonial_request", "case_study_request")
 # Loaded a little wider than the month: weeks and the CSM's zone reach past its UTC edges.
@@ -142,6 +145,56 @@ def history(
         skip_unstarted=True,
     )
     return [card for name in names for card in cards[name]]
+
+
+def closing_moment(month: str, company_timezone: str) -> datetime:
+    """When a month's scorecards are kept (issue 14 §5): the first instant of the month after,
+    company zone. A kept month is always evaluated at it, so keeping it again gives the
+    same cards unless the book, the schedules or the targets changed."""
+    year, number = (int(part) for part in month.split("-"))
+    return day_start(_first_of_next(year, number), company_timezone)
+
+
+def last_closed_month(now: datetime, company_timezone: str) -> str:
+    """The month that ended last in the company zone, as "YYYY-MM"."""
+    return sc.previous_month(now.astimezone(ZoneInfo(company_timezone)).strftime("%Y-%m"))
+
+
+def keep_scorecards(
+    session: Session,
+    month: str,
+    now: datetime,
+    *,
+    targets: Targets = DEFAULT_TARGETS,
+    company_timezone: str = "UTC",
+) -> int:
+    """Keep every CSM's scorecard of the closed `month`, evaluated at its `closing_moment`
+    (one row per CSM and month: keeping a month again replaces its cards). How many kept."""
+    as_of = closing_moment(month, company_timezone)
+    cards = scorecards(session, month, as_of, targets=targets, company_timezone=company_timezone)
+    if not cards:
+        return 0
+    rows = [
+        {"month": month, "csm_id": card.csm, "as_of": as_of, "total": card.total,
+         "band": card.band, "card": card.to_json(), "kept_at": now}
+        for card in cards
+    ]  # fmt: skip
+    statement = insert(session, KeptScorecard.__table__).values(rows)
+    changes = {
+        name: statement.excluded[name] for name in ("as_of", "total", "band", "card", "kept_at")
+    }
+    session.execute(
+        statement.on_conflict_do_update(index_elements=["month", "csm_id"], set_=changes)
+    )
+    return len(rows)
+
+
+def kept_months(session: Session, since: str | None = None) -> list[str]:
+    """The months whose scorecards are kept (from `since` on), oldest first."""
+    query = select(KeptScorecard.month).distinct().order_by(KeptScorecard.month)
+    if since is not None:
+        query = query.where(KeptScorecard.month >= since)
+    return list(session.scalars(query))
 
 
 def _with_months_between(months: list[str]) -> list[str]:

@@ -554,7 +554,7 @@ class Job(Base):
     """A background job's record (issue 15): what ran, its state, attempts and last error."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_finished_at", "finished_at"),)
+    __table_args__ = (Index("ix_jobs_finished_at", "finished_at"), Index("ix_jobs_state", "state"))
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the queue's task id
     name: Mapped[str] = mapped_column(String(200))
@@ -564,6 +564,31 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How far a long job has got (a recompute: units of work done of all), and what it does.
+    progress_done: Mapped[int | None] = mapped_column(Integer)
+    progress_total: Mapped[int | None] = mapped_column(Integer)
+    progress_note: Mapped[str | None] = mapped_column(String(200))
+    # The process holding a running job ("host:pid") and its last sign of life: a job whose
+    # worker died is found by them and run again (`keepwell.jobs.recompute`).
+    worker: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class KeptScorecard(Base):
+    """A CSM's scorecard of a closed month as computed on the month after's first day
+    (company zone), evaluated at that day's start (issue 14 §5): `card` is its JSON
+    (`domain.scorecard`), kept so that the month's record stays as it was then."""
+
+    __tablename__ = "kept_scorecards"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    csm_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime)
+    total: Mapped[float | None] = mapped_column(Float)
+    band: Mapped[str | None] = mapped_column(String(8))
+    card: Mapped[dict[str, Any]] = mapped_column(JSON)
+    kept_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class CompanySetting(Base):

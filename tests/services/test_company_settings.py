@@ -13,6 +13,7 @@ from book import BASICS, load, message
 from keepwell.config import Settings
 from keepwell.domain.health import DEFAULT_WEIGHTS
 from keepwell.domain.targets import DEFAULT_TARGETS, TargetsError, targets_to_mapping
+from keepwell.jobs.recompute import run_job
 from keepwell.services.audit import history
 from keepwell.services.company_settings import (
     DEFAULT,
@@ -26,10 +27,10 @@ from keepwell.services.company_settings import (
     change_setting,
     change_settings,
     effective,
-    recompute_kinds,
     reset_setting,
 )
-from keepwell.services.sla import recompute_sla
+from keepwell.services.jobs import get_job
+from keepwell.services.recompute import kinds_of
 from keepwell.store.db import transaction
 from keepwell.store.models import CompanySetting, Request
 
@@ -120,7 +121,8 @@ def test_reset_brings_back_the_environments_value(engine: Engine) -> None:
     change(engine, SLA_RESOLUTION, 3)
     with transaction(engine, writes=True) as session:
         reset = reset_setting(session, ENV, SLA_RESOLUTION, by="u-admin", at=LATER)
-    assert (reset.before, reset.after, reset.recompute) == (3, 1.0, ("sla",))
+    (undone,) = reset.changes
+    assert (undone.before, undone.after, reset.recompute) == (3, 1.0, ("sla",))
     assert rules(engine).sla.resolution_business_days == 1.0
     with transaction(engine) as session:
         entries = history(session, "settings:sla_resolution_business_days")
@@ -217,26 +219,39 @@ def test_the_value_already_in_force_is_no_change(engine: Engine) -> None:
         assert history(session, "settings:sla_first_response_seconds") == []
 
 
-def test_each_change_names_the_recompute_it_needs(engine: Engine) -> None:
+def test_a_change_records_the_recompute_it_needs_as_a_queued_job(engine: Engine) -> None:
     with transaction(engine, writes=True) as session:
-        changes = change_settings(
+        outcome = change_settings(
             session, ENV,
             {HEALTH_WEIGHTS: {"engagement": 1}, SLA_RESOLUTION: 2, TARGETS: {}},
             by="u-admin", at=NOW,
         )  # fmt: skip
-    assert recompute_kinds(changes) == ("sla", "health")  # the targets were the defaults
+    assert outcome.recompute == ("sla", "health")  # the targets were the defaults already
+    assert outcome.job_id is not None
+    with transaction(engine) as session:
+        job = get_job(session, outcome.job_id)
+    assert job is not None
+    assert (job.name, job.state) == ("recompute", "queued")
+    assert kinds_of(job.args) == ("sla", "health")
+
+
+def test_a_change_that_changes_nothing_records_no_job(engine: Engine) -> None:
+    assert change(engine, TARGETS, {}).job_id is None
 
 
 # -- the SLA clocks follow a changed target
 
 
-def test_a_changed_sla_target_moves_a_requests_deadline_once_recomputed(engine: Engine) -> None:
+def test_a_changed_sla_target_moves_a_requests_deadline_once_its_job_ran(engine: Engine) -> None:
     load(engine, *BASICS, message("m-1", "t-1", "2026-10-05T13:00:00Z"))
-    with transaction(engine, writes=True) as session:
-        recompute_sla(session, effective(session, ENV).sla)
-    change(engine, SLA_FIRST_RESPONSE, 1800)
-    with transaction(engine, writes=True) as session:
-        recompute_sla(session, effective(session, ENV).sla)
-        request = session.get(Request, "m-1")
-        assert request is not None
-        assert request.first_response_due == datetime(2026, 10, 5, 13, 30, tzinfo=UTC)
+    assert due(engine) == datetime(2026, 10, 5, 14, 0, tzinfo=UTC)  # 1 business hour
+    outcome = change(engine, SLA_FIRST_RESPONSE, 1800)
+    assert outcome.job_id is not None
+    assert due(engine) == datetime(2026, 10, 5, 14, 0, tzinfo=UTC)  # not until the job runs
+    run_job(engine, outcome.job_id, ENV, retries_left=0)  # what a worker runs
+    assert due(engine) == datetime(2026, 10, 5, 13, 30, tzinfo=UTC)
+
+
+def due(engine: Engine) -> datetime | None:
+    with transaction(engine) as session:
+        return session.get_one(Request, "m-1").first_response_due

@@ -54,6 +54,7 @@ VARIABLES = {
 }
 # What must be computed again once a key changed (the kinds of jobs.recompute).
 SLA, SCORECARDS, HEALTH = "sla", "scorecards", "health"
+KINDS = (SLA, HEALTH, SCORECARDS)  # the order services.recompute runs them in
 RECOMPUTE = {
     SLA_FIRST_RESPONSE: (SLA,),
     SLA_RESOLUTION: (SLA,),
@@ -170,7 +171,7 @@ class Change:
 def recompute_kinds(changes: list[Change]) -> tuple[str, ...]:
     """The recompute kinds several changes need, each once, in a fixed order."""
     wanted = {kind for change in changes for kind in change.recompute}
-    return tuple(kind for kind in (SLA, SCORECARDS, HEALTH) if kind in wanted)
+    return tuple(kind for kind in KINDS if kind in wanted)
 
 
 def check_value(key: str, value: Any) -> Any:
@@ -211,6 +212,24 @@ def _check_targets(value: Any) -> dict[str, Any]:
         raise SettingRefused(TARGETS, str(exc), field) from None
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What a save did: each key's change, and the recompute job recorded beside it (QUEUED,
+    in the same transaction) for the caller to send once committed; None when nothing
+    changed that needs one."""
+
+    changes: tuple[Change, ...]
+    job_id: str | None
+
+    @property
+    def changed(self) -> bool:
+        return any(change.changed for change in self.changes)
+
+    @property
+    def recompute(self) -> tuple[str, ...]:
+        return recompute_kinds(list(self.changes))
+
+
 def change_settings(
     session: Session,
     environment: Settings,
@@ -220,53 +239,65 @@ def change_settings(
     at: datetime,
     action: str = "settings.change",
     why: Mapping[str, Any] | None = None,
-) -> list[Change]:
+) -> Outcome:
     """Save new values of one or more keys, all checked before any is saved (SettingRefused
-    names the first bad field); each key whose value in force changes gets one audit entry
-    (who, when, the value in force before and after, its source before). `why`: what the
-    audit entry should also keep (the back-test behind fitted weights)."""
+    names the first bad field). Each key whose value in force changes is saved with one
+    audit entry (who, when, the value in force before and after, and where it came from); a
+    value already in force is not saved (an environment's value is not pinned by a form
+    submitted unchanged). `why`: what the audit entry also keeps (the back-test behind
+    fitted weights). The recompute the changes need is recorded as a job (Outcome.job_id)."""
     checked = {key: check_value(key, value) for key, value in values.items()}
     rules = effective(session, environment)
     changes = []
     for key, value in checked.items():
         before = rules.value(key)
-        changed = not _same(before, value)
-        changes.append(Change(key, before, value, changed))
-        if not changed and key in rules.saved:
+        change = Change(key, before, value, not _same(before, value))
+        changes.append(change)
+        if not change.changed:
             continue
         _save(session, key, value, by, at)
-        if changed:
-            audit.record(session, at=at, by=by, action=action, subject=SUBJECT + key,
-                         before={"value": before, "source": rules.source(key)},
-                         after={"value": value, **(why or {})})  # fmt: skip
-    return changes
+        audit.record(session, at=at, by=by, action=action, subject=SUBJECT + key,
+                     before={"value": before, "source": rules.source(key)},
+                     after={"value": value, **(why or {})})  # fmt: skip
+    return _with_job(session, changes, by, at)
 
 
 def change_setting(
     session: Session, environment: Settings, key: str, value: Any, *, by: str | None, at: datetime
-) -> Change:
+) -> Outcome:
     """Save one key's new value (change_settings)."""
-    (change,) = change_settings(session, environment, {key: value}, by=by, at=at)
-    return change
+    return change_settings(session, environment, {key: value}, by=by, at=at)
 
 
 def reset_setting(
     session: Session, environment: Settings, key: str, *, by: str | None, at: datetime
-) -> Change:
-    """Forget a key's saved value: the environment's is in force again. Recorded."""
+) -> Outcome:
+    """Forget a key's saved value: the environment's is in force again. Recorded, and
+    recomputed when the value in force changes."""
     if key not in KEYS:
         raise SettingRefused(key, f"unknown setting (one of {', '.join(KEYS)})")
     rules = effective(session, environment)
     if key not in rules.saved:
         before = rules.value(key)
-        return Change(key, before, before, False)
+        return Outcome((Change(key, before, before, False),), None)
     default = Rules(environment)
     before, after = rules.value(key), default.value(key)
     session.execute(delete(CompanySetting).where(CompanySetting.key == key))
     audit.record(session, at=at, by=by, action="settings.reset", subject=SUBJECT + key,
                  before={"value": before, "source": SAVED},
                  after={"value": after, "source": default.source(key)})  # fmt: skip
-    return Change(key, before, after, not _same(before, after))
+    return _with_job(session, [Change(key, before, after, not _same(before, after))], by, at)
+
+
+def _with_job(session: Session, changes: list[Change], by: str | None, at: datetime) -> Outcome:
+    kinds = recompute_kinds(changes)
+    if not kinds:
+        return Outcome(tuple(changes), None)
+    from keepwell.services.recompute import record_recompute  # the recomputes: when needed
+
+    keys = ", ".join(change.key for change in changes if change.changed)
+    job_id = record_recompute(session, kinds, reason=f"settings changed: {keys}", by=by, now=at)
+    return Outcome(tuple(changes), job_id)
 
 
 def _save(session: Session, key: str, value: Any, by: str | None, at: datetime) -> None:
@@ -302,7 +333,7 @@ def apply_fitted_weights(
     by: str | None,
     at: datetime,
     quarters: int = 4,
-) -> Change:
+) -> Outcome:
     """Make the back-test's fitted weights the health weights in force (issue 14 §2), when it
     offers them (services.health.backtest_report, run now on the weights in force); recorded
     as `settings.apply_fitted_weights`, with the AUCs that justified them."""
@@ -325,24 +356,7 @@ def apply_fitted_weights(
             "current_out_of_sample": fitted["current_out_of_sample"],
         }
     }
-    (change,) = change_settings(
+    return change_settings(
         session, environment, {HEALTH_WEIGHTS: fitted["weights"]}, by=by, at=at,
         action="settings.apply_fitted_weights", why=evidence,
     )  # fmt: skip
-    return change
-
-
-__all__ = [
-    "KEYS",
-    "Change",
-    "NothingToApply",
-    "Rules",
-    "SettingRefused",
-    "apply_fitted_weights",
-    "change_setting",
-    "change_settings",
-    "check_value",
-    "effective",
-    "recompute_kinds",
-    "reset_setting",
-]

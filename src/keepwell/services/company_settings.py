@@ -16,7 +16,7 @@ the caller enqueues it once the change is committed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -37,7 +37,7 @@ from keepwell.domain.targets import (
     targets_to_mapping,
 )
 from keepwell.services import audit
-from keepwell.store.models import CompanySetting
+from keepwell.store.models import AuditEntry, CompanySetting
 from keepwell.store.upsert import insert
 
 SLA_FIRST_RESPONSE = "sla_first_response_seconds"
@@ -360,3 +360,12 @@ def apply_fitted_weights(
         session, environment, {HEALTH_WEIGHTS: fitted["weights"]}, by=by, at=at,
         action="settings.apply_fitted_weights", why=evidence,
     )  # fmt: skip
+
+
+def recent_changes(session: Session, keys: Sequence[str], limit: int = 10) -> list[AuditEntry]:
+    """The latest recorded changes of `keys` (settings pages' history), newest first."""
+    subjects = [SUBJECT + key for key in keys]
+    query = select(AuditEntry).where(AuditEntry.subject.in_(subjects))
+    return list(
+        session.scalars(query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit))
+    )

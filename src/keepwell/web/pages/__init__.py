@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 
 from keepwell.web.auth import SignInRequired
-from keepwell.web.pages import accounts, forms, signin, today
+from keepwell.web.pages import accounts, forms, settings, signin, today
 
 
 def install(app: FastAPI) -> None:
@@ -20,3 +20,4 @@ def install(app: FastAPI) -> None:
     app.include_router(today.router)
     app.include_router(accounts.router)
     app.include_router(forms.router)
+    app.include_router(settings.router)

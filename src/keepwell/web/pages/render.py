@@ -28,6 +28,7 @@ class NavItem:
 NAV = (
     NavItem("Today", "/"),
     NavItem("Accounts", "/accounts"),
+    NavItem("Settings", "/settings/sla", ("admin",)),
     NavItem("API", "/docs"),
     NavItem("Password", "/account/password"),
 )

@@ -146,8 +146,16 @@ def effective(session: Session, environment: Settings) -> Rules:
     """The rule settings in force: each key's saved value, else the environment's default.
     Every reader of SLA targets, scorecard targets and health weights goes through here."""
     rows = session.scalars(select(CompanySetting))
-    saved = {row.key: Saved(row.value, row.updated_by, row.updated_at) for row in rows}
+    saved = {row.key: Saved(_loaded(row.key, row.value), row.updated_by, row.updated_at)
+             for row in rows}  # fmt: skip
     return Rules(environment, {key: saved[key] for key in KEYS if key in saved})
+
+
+def _loaded(key: str, value: Any) -> Any:
+    # SQLite's JSON column has numeric affinity: a saved 3.0 reads back as 3
+    if key == SLA_RESOLUTION and isinstance(value, int | float):
+        return float(value)
+    return value
 
 
 # -- changes
@@ -189,7 +197,9 @@ def check_value(key: str, value: Any) -> Any:
         checked = check_setting(key, value)
     except ValueError as exc:
         raise SettingRefused(key, str(exc), _weights_field(key, str(exc))) from None
-    return dict(checked) if key == HEALTH_WEIGHTS else checked
+    if key == HEALTH_WEIGHTS:
+        return dict(checked)
+    return float(checked) if key == SLA_RESOLUTION else int(checked)
 
 
 def _weights_field(key: str, message: str) -> str | None:

@@ -68,6 +68,10 @@ PAGES = (
     Page("password", "/account/password", "csm"),
     Page("accounts", "/accounts", "csm"),
     Page("account", "/accounts/{account}", "csm"),
+    Page("settings-sla", "/settings/sla", "admin"),
+    Page("settings-targets", "/settings/targets", "admin"),
+    Page("settings-health", "/settings/health", "admin"),
+    Page("settings-backtest", "/settings/health/backtest", "admin"),
 )
 
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from book import BASICS, load, message
+from fittedbook import churn_told_by_sentiment
 from keepwell.config import Settings
 from keepwell.domain.health import DEFAULT_WEIGHTS
 from keepwell.domain.targets import DEFAULT_TARGETS, TargetsError, targets_to_mapping
@@ -23,7 +24,9 @@ from keepwell.services.company_settings import (
     SLA_FIRST_RESPONSE,
     SLA_RESOLUTION,
     TARGETS,
+    NothingToApply,
     SettingRefused,
+    apply_fitted_weights,
     change_setting,
     change_settings,
     effective,
@@ -255,3 +258,34 @@ def test_a_changed_sla_target_moves_a_requests_deadline_once_its_job_ran(engine:
 def due(engine: Engine) -> datetime | None:
     with transaction(engine) as session:
         return session.get_one(Request, "m-1").first_response_due
+
+
+# -- the back-test's fitted weights
+
+
+def test_applying_the_fitted_weights_saves_records_and_queues_health(engine: Engine) -> None:
+    load(engine, *churn_told_by_sentiment())
+    change(engine, HEALTH_WEIGHTS, {"engagement": 1})
+    with transaction(engine, writes=True) as session:
+        outcome = apply_fitted_weights(session, ENV, today=LATER.date(), by="u-admin", at=LATER)
+    (applied,) = outcome.changes
+    assert max(applied.after, key=applied.after.get) == "sentiment"
+    assert outcome.recompute == ("health",) and outcome.job_id is not None
+    assert rules(engine).weights == applied.after
+    with transaction(engine) as session:
+        entry = history(session, "settings:health_weights")[-1]
+    assert (entry.action, entry.by_id) == ("settings.apply_fitted_weights", "u-admin")
+    assert entry.before == {"value": {**dict.fromkeys(DEFAULT_WEIGHTS, 0.0), "engagement": 1.0},
+                            "source": SAVED}  # fmt: skip
+    assert entry.after["value"] == applied.after
+    assert entry.after["backtest"]["out_of_sample"]["auc"] > 0.9
+
+
+def test_no_fitted_weights_are_applied_when_the_back_test_offers_none(engine: Engine) -> None:
+    load(engine, *BASICS)
+    with (
+        pytest.raises(NothingToApply, match="offers no fitted weights"),
+        transaction(engine, writes=True) as session,
+    ):
+        apply_fitted_weights(session, ENV, today=NOW.date(), by="u-admin", at=NOW)
+    assert rules(engine).saved == {}

@@ -13,13 +13,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from book import load
+from fittedbook import churn_told_by_sentiment
 from keepwell.config import get_settings
 from keepwell.services.audit import history
-from keepwell.services.company_settings import effective
+from keepwell.services.company_settings import change_setting, effective
 from keepwell.store.db import transaction
 from keepwell.store.models import Request
 from keepwell.web.jobs import get_jobs
-from people import csrf_of, sign_in
+from people import NOW, csrf_of, sign_in
 from slackbook import drain
 from writebook import EMAILS
 
@@ -301,3 +303,26 @@ def test_client_text_in_the_history_is_escaped(app_client: TestClient, engine: E
 def due(engine: Engine, request_id: str) -> datetime | None:
     with transaction(engine) as session:
         return session.get_one(Request, request_id).first_response_due
+
+
+def test_an_admin_applies_the_fitted_weights_the_back_test_offers(
+    app_client: TestClient, engine: Engine
+) -> None:
+    load(engine, *churn_told_by_sentiment())
+    with transaction(engine, writes=True) as session:
+        change_setting(session, get_settings(), "health_weights", {"engagement": 1},
+                       by="u-admin", at=NOW)  # fmt: skip
+    csrf = signed_in(app_client)
+    fragment = app_client.get("/settings/health/backtest", headers={"hx-request": "true"}).text
+    assert "Offered:" in fragment
+    assert form_of(fragment, "/settings/health/apply-fitted") == {"csrf_token": csrf}
+    response = app_client.post("/settings/health/apply-fitted", data={"csrf_token": csrf},
+                               follow_redirects=False)  # fmt: skip
+    assert response.status_code == 303 and "job=" in response.headers["location"]
+    with transaction(engine) as session:
+        weights = effective(session, get_settings()).weights
+        entry = history(session, "settings:health_weights")[-1]
+    assert max(weights, key=weights.__getitem__) == "sentiment"
+    assert (entry.action, entry.by_id) == ("settings.apply_fitted_weights", "u-admin")
+    page = app_client.get(response.headers["location"]).text
+    assert "fitted weights applied" in page and "Recompute queued" in page

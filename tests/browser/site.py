@@ -72,6 +72,7 @@ PAGES = (
     Page("settings-targets", "/settings/targets", "admin"),
     Page("settings-health", "/settings/health", "admin"),
     Page("settings-backtest", "/settings/health/backtest", "admin"),
+    Page("settings-schedules", "/settings/schedules", "admin"),
 )
 
 

@@ -23,15 +23,20 @@ def list_command(
     limit: Annotated[int, typer.Option(help="At most this many, latest first.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """The latest jobs: periodic tasks, and the deliveries' jobs that failed."""
+    """The latest jobs: periodic tasks, recomputes with their progress, and the deliveries'
+    jobs that failed."""
     rows = list_jobs(database(), limit=limit)
     if as_json:
         print(orjson.dumps([asdict(row) for row in rows], default=_json).decode())
         return
-    table = Table("job", "state", "attempts", "finished", "error")
+    table = Table("job", "state", "progress", "attempts", "finished", "error")
     for row in rows:
         finished = f"{row.finished_at:%Y-%m-%d %H:%M:%S}" if row.finished_at else ""
-        table.add_row(row.name, row.state, str(row.attempts), finished, (row.error or "")[:80])
+        progress = (
+            "" if row.progress_total is None else f"{row.progress_done or 0}/{row.progress_total}"
+        )
+        table.add_row(row.name, row.state, progress, str(row.attempts), finished,
+                      (row.error or "")[:80])  # fmt: skip
     console.print(table)
 
 

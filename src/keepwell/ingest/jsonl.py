@@ -270,6 +270,10 @@ class _LineProblem(Exception):
         return LineError(line, self.field, self.message)
 
 
+# What `parse_line` raises for a line that is not valid: `field` names the field at fault.
+LineProblem = _LineProblem
+
+
 def parse_line(raw: bytes | str) -> tuple[RecordType, Values]:
     """The careful path: one line, field by field, raising a problem that names the field."""
     try:

@@ -135,15 +135,15 @@ def register(queue: Jobs, settings: Settings) -> None:
         def poll_mail_task() -> None:
             poll_mail(queue, settings, datetime.now(UTC))
 
-    @huey.periodic_task(crontab(minute="5"), name="daily_health")
-    def daily_health() -> None:
-        score_day_just_ended(queue, settings, datetime.now(UTC))
-
     @huey.periodic_task(crontab(minute="9"), name="keep_scorecards")
     def keep_scorecards_task() -> int | None:
         # Asked every hour, done once: by the first run of the month's first day in the
         # company zone (or the next, if no worker ran then).
         return keep_closed_month(engine, settings, datetime.now(UTC))
+
+    @huey.periodic_task(crontab(minute="5"), name="daily_health")
+    def daily_health() -> None:
+        score_day_just_ended(queue, settings, datetime.now(UTC))
 
     @huey.periodic_task(crontab(minute="17", hour="3"), name="prune_jobs")
     def prune_jobs() -> int:

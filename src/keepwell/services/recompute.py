@@ -35,7 +35,10 @@ from keepwell.store.models import Account, Base, HealthSnapshot
 # In the order they run: health reads the SLA clocks (breaches, requests open a business day).
 KINDS = ("sla", "health", "scorecards")
 NAMES = {"sla": "SLA clocks", "health": "health", "scorecards": "scorecards"}
-ACCOUNTS_A_STEP = 200
+# At least this many accounts a step, and at most SLA_STEPS steps: each step reads the book's
+# schedules and ownership again, which a large book should not pay for thousands of times.
+ACCOUNTS_A_STEP = 50
+SLA_STEPS = 40
 HEALTH_DAYS = 30  # the health trend's reach: the days recomputed, up to the day just ended
 DAYS_A_STEP = 7
 SCORECARD_MONTHS = 12  # kept months recomputed, up to the last closed one
@@ -82,9 +85,10 @@ def plan(engine: Engine, kinds: Sequence[str], rules: Rules, now: datetime) -> l
 
 def _sla_steps(session: Session, rules: Rules, now: datetime) -> list[Step]:
     accounts = list(session.scalars(select(Account.id).order_by(Account.id)))
+    size = max(ACCOUNTS_A_STEP, -(-len(accounts) // SLA_STEPS))
     steps = []
-    for start in range(0, len(accounts), ACCOUNTS_A_STEP):
-        batch = accounts[start : start + ACCOUNTS_A_STEP]
+    for start in range(0, len(accounts), size):
+        batch = accounts[start : start + size]
         note = f"SLA clocks: accounts {start + 1}–{start + len(batch)} of {len(accounts)}"
         steps.append(Step(note, _sla_of(batch, rules.sla_targets)))
     return steps

@@ -53,3 +53,51 @@ def line_svg(title: str, points: Sequence[tuple[date, float | Decimal]], y_title
     svg: bytes = chart.render()
     # pygal writes its config as a script even with js=[]: nothing on our pages runs it.
     return SCRIPT.sub(b"", svg)
+
+
+OPEN = "#1d4e89"
+CLOSED = "rgba(0, 0, 0, 0)"
+
+
+def week_hours_svg(title: str, days: Sequence[tuple[str, Sequence[tuple[float, float]]]]) -> bytes:
+    """A week's open hours as standalone SVG: a bar a day from 00:00 to 24:00 (local time),
+    solid where the schedule is open and empty where it is closed (issue 14 §4). `days` are
+    (label, open intervals in hours after midnight)."""
+    days = list(reversed(days))  # a horizontal chart draws its first bar at the bottom
+    widest = max((len(intervals) for _, intervals in days), default=0)
+    chart = pygal.HorizontalStackedBar(
+        style=Style(**{**GRAY.to_dict(), "colors": (CLOSED, OPEN) * max(widest, 1) + (CLOSED,)}),
+        width=720,
+        height=320,
+        js=[],
+        disable_xml_declaration=False,
+        show_legend=False,
+        title=title,
+        x_title="hour of the day (local time)",
+        range=(0, 24),
+        xrange=(0, 24),
+        y_labels=list(range(0, 25, 3)),
+        print_values=False,
+        explicit_size=True,
+        spacing=4,
+    )
+    chart.x_labels = [label for label, _ in days]
+    # Each day's bar is gap, open, gap, open, ... stacked: the k-th pair of series holds the
+    # k-th interval of every day (0 where a day has fewer).
+    for k in range(widest):
+        gaps, spans = [], []
+        for _, intervals in days:
+            if k < len(intervals):
+                start, end = intervals[k]
+                before = intervals[k - 1][1] if k else 0.0
+                gaps.append(start - before)
+                spans.append(end - start)
+            else:
+                gaps.append(0.0)
+                spans.append(0.0)
+        chart.add(f"closed {k + 1}", gaps)
+        chart.add(f"open {k + 1}", spans)
+    if not widest:
+        chart.add("closed", [24.0 for _ in days])
+    svg: bytes = chart.render()
+    return SCRIPT.sub(b"", svg)

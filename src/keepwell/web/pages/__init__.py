@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 
 from keepwell.web.auth import SignInRequired
-from keepwell.web.pages import accounts, forms, settings, signin, today
+from keepwell.web.pages import accounts, forms, schedules, settings, signin, today
 
 
 def install(app: FastAPI) -> None:
@@ -21,3 +21,4 @@ def install(app: FastAPI) -> None:
     app.include_router(accounts.router)
     app.include_router(forms.router)
     app.include_router(settings.router)
+    app.include_router(schedules.router)

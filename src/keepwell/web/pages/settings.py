@@ -37,8 +37,12 @@ from keepwell.web.pages.render import page
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
 
-SECTIONS = (("SLA targets", "/settings/sla"), ("Scorecard targets", "/settings/targets"),
-            ("Health weights", "/settings/health"))  # fmt: skip
+SECTIONS = (
+    ("SLA targets", "/settings/sla"),
+    ("Scorecard targets", "/settings/targets"),
+    ("Health weights", "/settings/health"),
+    ("Schedules", "/settings/schedules"),
+)
 UNITS = {"minutes": 60, "hours": 3600}
 LOWER = {"": "open: from the scale's bottom", "min": "≥ (included)", "above": "> (excluded)"}
 UPPER = {"": "open: to the scale's top", "max": "≤ (included)", "below": "< (excluded)"}

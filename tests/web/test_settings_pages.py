@@ -326,3 +326,17 @@ def test_an_admin_applies_the_fitted_weights_the_back_test_offers(
     assert (entry.action, entry.by_id) == ("settings.apply_fitted_weights", "u-admin")
     page = app_client.get(response.headers["location"]).text
     assert "fitted weights applied" in page and "Recompute queued" in page
+
+
+def test_an_unreadable_targets_file_is_said_and_the_form_offers_the_defaults(
+    app_client: TestClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("KEEPWELL_TARGETS_FILE", str(tmp_path / "missing.toml"))
+    get_settings.cache_clear()
+    signed_in(app_client)
+    response = app_client.get("/settings/targets")
+    assert response.status_code == 200
+    assert (
+        "KEEPWELL_TARGETS_FILE" in response.text and "The form shows the defaults" in response.text
+    )
+    assert form_of(response.text, "/settings/targets")["total.green.low"] == "90"

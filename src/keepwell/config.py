@@ -191,14 +191,35 @@ def get_settings() -> Settings:
         raise ConfigError(str(exc)) from None
 
 
+def check_setting(name: str, value: Any) -> Any:
+    """`value` checked by the very rules of the setting `name` (those of its environment
+    variable, the validators above), and returned as Settings keeps it. For the settings an
+    admin changes in the database (services/company_settings.py): raises ValueError whose
+    message says what is wrong, without the variable's name."""
+    probe = Settings.model_construct()
+    try:
+        Settings.__pydantic_validator__.validate_assignment(probe, name, value)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        inside = ": ".join(str(part) for part in error["loc"][1:])
+        text = _error_text(error)
+        raise ValueError(f"{inside}: {text}" if inside else text) from None
+    return getattr(probe, name)
+
+
+def _error_text(error: Any) -> str:
+    message = str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"]
+    if error["type"] != "value_error" and "input" in error:
+        message = f"{message[:1].lower()}{message[1:]}, got {error['input']!r}"
+    return message
+
+
 def _describe(exc: ValidationError) -> str:
     """`KEEPWELL_<NAME>: what is wrong` for each error, on one line."""
     lines = []
     for error in exc.errors():
         field, *inside = error["loc"] or ("",)
-        message = str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"]
-        if error["type"] != "value_error" and "input" in error:
-            message = f"{message[:1].lower()}{message[1:]}, got {error['input']!r}"
+        message = _error_text(error)
         where = ": ".join(str(part) for part in inside)
         text = f"{where}: {message}" if where else message
         lines.append(f"{PREFIX}{str(field).upper()}: {text}" if field else text)

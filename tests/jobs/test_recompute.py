@@ -224,7 +224,7 @@ def test_a_recompute_killed_mid_way_is_finished_by_the_next_worker_with_the_same
         again = record_recompute(session, list(recompute.KINDS), reason="again", by=None,
                                  now=datetime.now(UTC))  # fmt: skip
     assert recompute.run_recompute(
-        engine, again, rules_of(Settings()), "test:1", lambda: datetime.now(UTC)
+        engine, again, rules_of(engine, Settings()), "test:1", lambda: datetime.now(UTC)
     )
     assert _recomputed(engine) == after_the_kill
 

@@ -12,9 +12,10 @@ import orjson
 import typer
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from keepwell.cli.app import app
-from keepwell.cli.common import console, database, fail, parse_instant, sla_targets
+from keepwell.cli.common import console, database, fail, parse_instant, rules
 from keepwell.cli.loop import log_to_stderr as _log_to_stderr
 from keepwell.cli.loop import run_loop
 from keepwell.config import get_settings
@@ -38,11 +39,12 @@ alerts_app = typer.Typer(help="Alerts to CSMs: planned, sent, failed.", no_args_
 app.add_typer(alerts_app, name="alerts")
 
 
-def _alert_settings() -> AlertSettings:
+def _alert_settings(session: Session) -> AlertSettings:
+    """Read in each unit of work: an SLA target an admin changes applies to the next plan."""
     settings = get_settings()
     return AlertSettings(
         lead_seconds=settings.alert_lead_seconds,
-        targets=sla_targets(),
+        targets=rules(session).sla,
         slack=bool(settings.slack_bot_token),
         email=bool(settings.smtp_url),
     )
@@ -56,11 +58,11 @@ def plan_command(
 ) -> None:
     """Plan the warnings and breach alerts of waiting requests, and today's digests."""
     engine = database()
-    settings = _alert_settings()
 
     def unit() -> bool:
         now = parse_instant(as_of, "--as-of")
         with transaction(engine, writes=True) as session:
+            settings = _alert_settings(session)
             requests = plan_alerts(session, now, settings)
             digests = queue_digests(session, now, settings)
         console.print(f"planned: {requests} request alert(s), {digests} digest(s)")

@@ -59,6 +59,10 @@ COMMANDS: dict[str, Entry] = {
         " once (one migrates, the others wait and find it done).",
     ),
     "rates": Entry("rates", "Exchange rates into the base currency, kept in the database."),
+    "settings": Entry(
+        "settings",
+        "Rule settings an admin may change: SLA targets, scorecard targets, health weights.",
+    ),
     "mail": Entry("mail", "Email in: files and the shared inbox."),
     "alerts": Entry("alerts", "Alerts to CSMs: planned, sent, failed."),
     "user": Entry("users", "People who sign in: add, set a password, deactivate, reactivate."),

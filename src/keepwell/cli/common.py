@@ -10,11 +10,13 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from keepwell.config import get_settings
 from keepwell.domain.months import MonthError, parse_month
 from keepwell.domain.sla import SlaTargets
-from keepwell.store.db import make_engine, open_database, sqlite_path
+from keepwell.services.company_settings import Rules, effective
+from keepwell.store.db import make_engine, open_database, sqlite_path, transaction
 
 console = Console()
 errors = Console(stderr=True)
@@ -49,9 +51,16 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def sla_targets() -> SlaTargets:
-    settings = get_settings()
-    return SlaTargets(settings.sla_first_response_seconds, settings.sla_resolution_business_days)
+def rules(session: Session) -> Rules:
+    """The rule settings in force (SLA targets, scorecard targets, health weights): an
+    admin's saved values, else the environment's (services/company_settings.py)."""
+    return effective(session, get_settings())
+
+
+def sla_targets(engine: Engine) -> SlaTargets:
+    """The SLA targets in force, read in a transaction of their own."""
+    with transaction(engine) as session:
+        return rules(session).sla
 
 
 def parse_instant(value: str | None, option: str) -> datetime:

@@ -13,7 +13,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from keepwell.cli.app import app
-from keepwell.cli.common import console, database, fail
+from keepwell.cli.common import console, database, fail, rules
 from keepwell.config import get_settings
 from keepwell.domain.health import BANDS, HealthError
 from keepwell.services.health import (
@@ -69,7 +69,7 @@ def recompute_command(
             session,
             wanted,
             timezone=settings.timezone,
-            weights=settings.weights(),
+            weights=rules(session).weights,
             progress=lambda done: progress.advance(task, done),
         )
     for summary in summaries:
@@ -146,7 +146,7 @@ def backtest_command(
                 _day(as_of, "--as-of") or _today(),
                 quarters=quarters,
                 timezone=settings.timezone,
-                weights=settings.weights(),
+                weights=rules(session).weights,
                 now=datetime.now(UTC),
             )
     except FutureDay as exc:

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, 
 from rich.table import Table
 
 from keepwell.cli.app import app
-from keepwell.cli.common import console, database, errors, fail, sla_targets
+from keepwell.cli.common import console, database, errors, fail, rules, sla_targets
 from keepwell.cli.users import print_demo_sign_ins
 from keepwell.config import get_settings
 from keepwell.ingest.jsonl import LineError, NotUtf8
@@ -55,14 +55,14 @@ def import_command(
                 with transaction(engine, writes=True) as session:
                     lines = _tracked(sys.stdin.buffer, progress, None)
                     summary = import_lines(
-                        session, lines, skip_invalid=skip_invalid, targets=sla_targets(),
+                        session, lines, skip_invalid=skip_invalid, targets=rules(session).sla,
                         company_timezone=zone,
                     )  # fmt: skip
             else:
                 with file.open("rb") as stream:
                     lines = _tracked(stream, progress, file.stat().st_size)
                     summary = import_file(
-                        engine, file, lines, skip_invalid=skip_invalid, targets=sla_targets(),
+                        engine, file, lines, skip_invalid=skip_invalid, targets=sla_targets(engine),
                         company_timezone=zone,
                     )  # fmt: skip
     except FileChanged as changed:
@@ -196,9 +196,9 @@ def demo_command(
             session,
             records,
             day,
-            targets=sla_targets(),
+            targets=rules(session).sla,
             timezone=settings.timezone,
-            weights=settings.weights(),
+            weights=rules(session).weights,
             base_currency=settings.base_currency,
         )
         sign_ins = give_demo_passwords(session, datetime.now(UTC))

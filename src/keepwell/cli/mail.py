@@ -11,6 +11,7 @@ import orjson
 import typer
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy import Engine
 
 from keepwell.cli.app import app
 from keepwell.cli.common import console, database, fail, sla_targets
@@ -35,8 +36,8 @@ mail_app = typer.Typer(help="Email in: files and the shared inbox.", no_args_is_
 app.add_typer(mail_app, name="mail")
 
 
-def _settings() -> MailSettings:
-    return MailSettings(tuple(get_settings().team_email_domains), sla_targets())
+def _settings(engine: Engine) -> MailSettings:
+    return MailSettings(tuple(get_settings().team_email_domains), sla_targets(engine))
 
 
 def _said(summary: MailSummary) -> str:
@@ -54,7 +55,8 @@ def import_command(
     if not path.exists():
         fail(f"no such file or folder: {path}")
     try:
-        summary = import_path(database(), path, _settings(), datetime.now(UTC))
+        engine = database()
+        summary = import_path(engine, path, _settings(engine), datetime.now(UTC))
     except MailPathError as exc:
         fail(str(exc))
     console.print(_said(summary), highlight=False)
@@ -73,7 +75,7 @@ def poll_command(
     engine = database()
 
     def unit() -> bool:
-        summary = poll_once(engine, url, _settings(), datetime.now(UTC))
+        summary = poll_once(engine, url, _settings(engine), datetime.now(UTC))
         console.print(_said(summary), highlight=False)
         return False  # a poll reads everything new: wait for more
 
@@ -117,7 +119,8 @@ def map_command(
 ) -> None:
     """Map a sender domain to an account; the held mail from it is applied."""
     try:
-        summary = map_domain(database(), domain, account, _settings())
+        engine = database()
+        summary = map_domain(engine, domain, account, _settings(engine))
     except UnknownAccount as exc:
         fail(str(exc))
     console.print(f"{domain} → {account}; held mail: {_said(summary)}", highlight=False)
@@ -126,4 +129,5 @@ def map_command(
 @mail_app.command("retry")
 def retry_command() -> None:
     """Apply the held mail that matches an account now (polls do this by themselves)."""
-    console.print(_said(retry_held(database(), _settings())), highlight=False)
+    engine = database()
+    console.print(_said(retry_held(engine, _settings(engine))), highlight=False)

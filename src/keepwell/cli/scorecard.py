@@ -10,27 +10,27 @@ import typer
 from rich import box
 from rich.markup import escape
 from rich.table import Column, Table
+from sqlalchemy.orm import Session
 
 from keepwell.cli.app import app
-from keepwell.cli.common import console, database, fail, parse_instant, parse_month_option
+from keepwell.cli.common import console, database, fail, parse_instant, parse_month_option, rules
 from keepwell.config import get_settings
 from keepwell.domain import scorecard as sc
 from keepwell.domain.months import last_closed_month
-from keepwell.domain.targets import DEFAULT_TARGETS, Targets, TargetsError, load_targets_toml
+from keepwell.domain.targets import Targets, TargetsError
 from keepwell.services.scorecard import UnknownCsm, scorecards
 from keepwell.store.db import transaction
 
 COLORS = {"green": "green", "yellow": "yellow", "red": "red", None: "dim"}
 
 
-def targets() -> Targets:
-    path = get_settings().targets_file
-    if not path:
-        return DEFAULT_TARGETS
+def targets(session: Session) -> Targets:
+    """The scorecard targets in force: an admin's, else KEEPWELL_TARGETS_FILE's, else the
+    defaults; a file that cannot be read is a one-line error naming it."""
     try:
-        return load_targets_toml(path)
-    except (OSError, TargetsError) as exc:
-        fail(f"KEEPWELL_TARGETS_FILE {path}: {exc}")
+        return rules(session).targets
+    except TargetsError as exc:
+        fail(str(exc))
 
 
 @app.command("scorecard")
@@ -52,7 +52,7 @@ def scorecard_command(
     with transaction(database()) as session:
         try:
             cards = scorecards(
-                session, month, moment, csm_id=csm, targets=targets(),
+                session, month, moment, csm_id=csm, targets=targets(session),
                 company_timezone=settings.timezone,
             )  # fmt: skip
         except (UnknownCsm, sc.ScorecardError) as exc:

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from uvicorn.config import LOGGING_CONFIG
 
 from keepwell.cli.app import app
-from keepwell.cli.common import console, database, fail, sla_targets
+from keepwell.cli.common import console, database, fail, rules
 from keepwell.cli.users import print_demo_sign_ins
 from keepwell.config import get_settings
 from keepwell.services.demo import give_demo_passwords, load_demo
@@ -102,9 +102,9 @@ def _load_demo_if_empty(engine: Engine) -> None:
             session,
             generate_demo(seed=7, today=today),
             today,
-            targets=sla_targets(),
+            targets=rules(session).sla,
             timezone=settings.timezone,
-            weights=settings.weights(),
+            weights=rules(session).weights,
             base_currency=settings.base_currency,
         )
         sign_ins = give_demo_passwords(session, datetime.now(UTC))

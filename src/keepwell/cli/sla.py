@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from keepwell.cli.app import app
-from keepwell.cli.common import console, database, fail, parse_instant, sla_targets
+from keepwell.cli.common import console, database, fail, parse_instant, rules
 from keepwell.store.db import transaction
 
 sla_app = typer.Typer(help="SLA clocks on requests.", no_args_is_help=True)
@@ -28,7 +28,7 @@ def recompute_command() -> None:
     from keepwell.services.sla import recompute_sla
 
     with transaction(database(), writes=True) as session:
-        summary = recompute_sla(session, sla_targets())
+        summary = recompute_sla(session, rules(session).sla)
     console.print(
         f"{summary.requests:,} requests on {summary.schedules} schedules; "
         f"{summary.changed:,} clocks changed"
@@ -88,7 +88,7 @@ def schedule_command(
     line = orjson.dumps({"type": "schedule", "id": schedule_id, **spec})
     with transaction(database(), writes=True) as session:
         try:
-            summary = import_lines(session, [line], targets=sla_targets())
+            summary = import_lines(session, [line], targets=rules(session).sla)
         except ImportRejected as rejected:
             fail("; ".join(e.message if not e.field else f"{e.field}: {e.message}"
                            for e in rejected.errors))  # fmt: skip

@@ -29,6 +29,7 @@ from keepwell.integrations.notify import Sender
 from keepwell.jobs.queue import Jobs
 from keepwell.jobs.recompute import keep_closed_month, requeue_lost_recomputes
 from keepwell.services import alerts, deliveries, pruning, slack
+from keepwell.services.company_settings import effective
 from keepwell.services.health import HealthSummary, recompute_health, today_in
 from keepwell.services.mail import MailSettings, MailSummary, poll_once
 from keepwell.store.db import transaction
@@ -69,7 +70,7 @@ def poll_mail(queue: Jobs, settings: Settings, now: datetime) -> MailSummary | N
     with _alone(queue.huey, "poll_mail", POLL_HOLD) as mine:
         if not mine:
             return None
-        mail = MailSettings(tuple(settings.team_email_domains), _targets(settings))
+        mail = MailSettings(tuple(settings.team_email_domains), _targets(queue, settings))
         return poll_once(queue.engine, settings.imap_url, mail, now)
 
 
@@ -86,8 +87,9 @@ def run_alerts(
     with _alone(queue.huey, "alerts", ALERTS_HOLD) as mine:
         if not mine:
             return None
-        chosen, senders, now = _alert_settings(settings), _senders(settings), clock()
+        senders, now = _senders(settings), clock()
         with transaction(queue.engine, writes=True) as session:
+            chosen = _alert_settings(settings, effective(session, settings).sla)
             planned = alerts.plan_alerts(session, now, chosen)
             planned += alerts.queue_digests(session, now, chosen)
         alerts.recover_stale_claims(queue.engine, senders, now)
@@ -109,9 +111,8 @@ def score_day_just_ended(queue: Jobs, settings: Settings, now: datetime) -> Heal
         return None
     try:
         with transaction(queue.engine, writes=True) as session:
-            return recompute_health(
-                session, day, timezone=settings.timezone, weights=settings.weights()
-            )
+            weights = effective(session, settings).weights
+            return recompute_health(session, day, timezone=settings.timezone, weights=weights)
     except BaseException:
         queue.huey.delete(key)  # not done: the next hourly run tries the day again
         raise
@@ -149,14 +150,16 @@ def register(queue: Jobs, settings: Settings) -> None:
         return pruning.prune(engine, datetime.now(UTC))
 
 
-def _targets(settings: Settings) -> SlaTargets:
-    return SlaTargets(settings.sla_first_response_seconds, settings.sla_resolution_business_days)
+def _targets(queue: Jobs, settings: Settings) -> SlaTargets:
+    """The SLA targets in force now (an admin's change applies to the next run)."""
+    with transaction(queue.engine) as session:
+        return effective(session, settings).sla
 
 
-def _alert_settings(settings: Settings) -> alerts.AlertSettings:
+def _alert_settings(settings: Settings, targets: SlaTargets) -> alerts.AlertSettings:
     return alerts.AlertSettings(
         lead_seconds=settings.alert_lead_seconds,
-        targets=_targets(settings),
+        targets=targets,
         slack=bool(settings.slack_bot_token),
         email=bool(settings.smtp_url),
     )

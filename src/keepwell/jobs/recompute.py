@@ -25,9 +25,7 @@ from huey.api import Task
 from sqlalchemy import Engine
 
 from keepwell.config import Settings
-from keepwell.domain.sla import SlaTargets
-from keepwell.domain.targets import DEFAULT_TARGETS, Targets, load_targets_toml
-from keepwell.services import jobs, recompute
+from keepwell.services import company_settings, jobs, recompute
 from keepwell.services.scorecard import keep_scorecards, kept_months, last_closed_month
 from keepwell.store.db import transaction
 
@@ -70,21 +68,17 @@ def send_recompute(queue: Jobs, job_id: str) -> None:
     queue.tasks[RECOMPUTE](id=job_id)
 
 
-def rules_of(settings: Settings) -> recompute.Rules:
-    """The rules in force, from the settings."""
-    return recompute.Rules(
-        sla_targets=SlaTargets(
-            settings.sla_first_response_seconds, settings.sla_resolution_business_days
-        ),
-        timezone=settings.timezone,
-        weights=settings.weights(),
-        targets=scorecard_targets(settings),
-    )
-
-
-def scorecard_targets(settings: Settings) -> Targets:
-    """The scorecard targets: KEEPWELL_TARGETS_FILE's, else the defaults."""
-    return load_targets_toml(settings.targets_file) if settings.targets_file else DEFAULT_TARGETS
+def rules_of(engine: Engine, settings: Settings) -> recompute.Rules:
+    """The rules in force when the job runs: an admin's saved values, else the
+    environment's (services/company_settings.py)."""
+    with transaction(engine) as session:
+        in_force = company_settings.effective(session, settings)
+        return recompute.Rules(
+            sla_targets=in_force.sla,
+            timezone=settings.timezone,
+            weights=in_force.weights,
+            targets=in_force.targets,
+        )
 
 
 def worker_id() -> str:
@@ -113,7 +107,7 @@ def run_job(engine: Engine, job_id: str, settings: Settings, *, retries_left: in
     worker = worker_id()
     try:
         ran = recompute.run_recompute(
-            engine, job_id, rules_of(settings), worker, lambda: datetime.now(UTC)
+            engine, job_id, rules_of(engine, settings), worker, lambda: datetime.now(UTC)
         )
     except jobs.Superseded:
         log.warning("recompute %s: taken over by another worker; this run stops", job_id)
@@ -170,6 +164,6 @@ def keep_closed_month(engine: Engine, settings: Settings, now: datetime) -> int 
         if month in kept_months(session, month):
             return None
         return keep_scorecards(
-            session, month, now, targets=scorecard_targets(settings),
+            session, month, now, targets=company_settings.effective(session, settings).targets,
             company_timezone=settings.timezone,
         )  # fmt: skip

@@ -7,21 +7,23 @@ and the worker that runs them name the same tasks.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from huey import Huey, signals
 from huey.api import Task
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from keepwell.config import Settings
-from keepwell.domain.sla import SlaTargets
 from keepwell.integrations.slack import SOURCE as SLACK
 from keepwell.integrations.slack import apply as slack
 from keepwell.jobs import recompute
 from keepwell.jobs.periodic import EVERY_MINUTE
 from keepwell.services import deliveries, jobs
+from keepwell.services.company_settings import effective
+from keepwell.services.deliveries import StoredDelivery
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +39,15 @@ SELF_RECORDED = {recompute.RECOMPUTE}
 
 
 def appliers(settings: Settings) -> dict[str, deliveries.Applier]:
-    """Each source's applier, configured."""
-    targets = SlaTargets(settings.sla_first_response_seconds, settings.sla_resolution_business_days)
-    return {
-        SLACK: partial(slack.apply, resolve_emoji=settings.slack_resolve_emoji, targets=targets)
-    }
+    """Each source's applier, configured; the SLA targets are those in force when it runs."""
+
+    def apply_slack(session: Session, stored: Sequence[StoredDelivery]) -> dict[int, str]:
+        targets = effective(session, settings).sla
+        return slack.apply(
+            session, stored, resolve_emoji=settings.slack_resolve_emoji, targets=targets
+        )
+
+    return {SLACK: apply_slack}
 
 
 def register(huey: Huey, engine: Engine, settings: Settings) -> dict[str, Any]:

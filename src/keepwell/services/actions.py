@@ -24,10 +24,12 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from keepwell.config import Settings
 from keepwell.domain.access import Action, can
 from keepwell.domain.sla import SlaTargets
 from keepwell.ingest.records import ACTIVITY_KINDS
 from keepwell.services import audit
+from keepwell.services.company_settings import effective
 from keepwell.services.importing import ImportRejected, import_lines
 from keepwell.services.ownership import owner_at
 from keepwell.store.models import Account, Activity, AuditEntry, Escalation, NextStep, Request, User
@@ -56,9 +58,17 @@ class WriteContext:
 
     user: User
     now: datetime
-    targets: SlaTargets
+    # None: the SLA targets in force, read in the write's own transaction from `environment`
+    # and the admin's saved values (services/company_settings.py).
+    targets: SlaTargets | None
     timezone: str = "UTC"
     key: str | None = None  # the idempotency key, when the caller sent one
+    environment: Settings | None = None
+
+    def targets_in(self, session: Session) -> SlaTargets:
+        if self.targets is not None:
+            return self.targets
+        return effective(session, self.environment or Settings.model_construct()).sla
 
 
 # -- who may
@@ -266,7 +276,7 @@ def _apply(
         import_lines(
             session,
             [orjson.dumps({k: v for k, v in line.items() if v is not None})],
-            targets=ctx.targets,
+            targets=ctx.targets_in(session),
             company_timezone=ctx.timezone,
             today=ctx.now.date(),
         )

@@ -589,3 +589,16 @@ class KeptScorecard(Base):
     band: Mapped[str | None] = mapped_column(String(8))
     card: Mapped[dict[str, Any]] = mapped_column(JSON)
     kept_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CompanySetting(Base):
+    """A rule setting an admin changed on the settings pages or with `keepwell settings set`
+    (issue 14 §4): SLA targets, scorecard targets, health weights. A key with no row keeps
+    the environment's value (config.Settings); services/company_settings.py reads both."""
+
+    __tablename__ = "company_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_by: Mapped[str | None] = mapped_column(Id)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

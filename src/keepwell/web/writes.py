@@ -12,7 +12,6 @@ from fastapi import HTTPException, Request
 from sqlalchemy.orm import Session
 
 from keepwell.config import get_settings
-from keepwell.domain.sla import SlaTargets
 from keepwell.services.actions import NotAllowed, NotFound, WriteContext, WriteError
 from keepwell.store.db import transaction
 from keepwell.store.models import User
@@ -23,11 +22,14 @@ MAX_KEY_LENGTH = 200
 
 def write_context(user: User, now: datetime, key: str | None) -> WriteContext:
     settings = get_settings()
-    targets = SlaTargets(settings.sla_first_response_seconds, settings.sla_resolution_business_days)
     key = (key or "").strip() or None
     if key is not None and len(key) > MAX_KEY_LENGTH:
         raise HTTPException(422, _field_error("header", "idempotency-key", "too long"))
-    return WriteContext(user=user, now=now, targets=targets, timezone=settings.timezone, key=key)
+    # targets None: those in force, read in the write's transaction (an admin may change them)
+    return WriteContext(
+        user=user, now=now, targets=None, timezone=settings.timezone, key=key,
+        environment=settings,
+    )  # fmt: skip
 
 
 def _field_error(where: str, field: str, message: str) -> list[dict[str, object]]:

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from keepwell.config import get_settings
 from keepwell.services import browse
+from keepwell.services.company_settings import effective
 from keepwell.services.health import (
     FutureDay,
     UnknownAccount,
@@ -106,7 +107,7 @@ def get_health_backtest(
             as_of or today_in(now, settings.timezone),
             quarters=quarters,
             timezone=settings.timezone,
-            weights=settings.weights(),
+            weights=effective(session, settings).weights,
             now=now,
         )
     except FutureDay as exc:

@@ -7,10 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from keepwell.config import get_settings
 from keepwell.domain import scorecard as sc
-from keepwell.domain.targets import DEFAULT_TARGETS, load_targets_toml
+from keepwell.services.company_settings import effective
 from keepwell.services.scorecard import UnknownCsm, history, scorecards
 from keepwell.web.api.params import INSTANT_RULE, MOMENT_RULE, Moment, Month, OptionalMonth
 from keepwell.web.auth import scorecard_filter, scorecard_owner
@@ -54,12 +55,11 @@ class History(BaseModel):
     months: list[dict[str, Any]]  # {"month": ..., **card}
 
 
-def scorecard_options() -> dict[str, Any]:
-    """What every scorecard of the app is computed with, as `keepwell scorecard` computes
-    them: the targets of KEEPWELL_TARGETS_FILE and the company time zone."""
+def scorecard_options(session: Session) -> dict[str, Any]:
+    """The scorecard targets in force (an admin's, else the environment's) and the zone, as
+    `keepwell scorecard` computes with them."""
     settings = get_settings()
-    targets = load_targets_toml(settings.targets_file) if settings.targets_file else None
-    return {"targets": targets or DEFAULT_TARGETS, "company_timezone": settings.timezone}
+    return {"targets": effective(session, settings).targets, "company_timezone": settings.timezone}
 
 
 @router.get("", response_model=Scorecards)
@@ -76,7 +76,7 @@ def list_scorecards(
     """Every CSM's scorecard of a month (or one CSM's), as of now or `as_of`."""
     moment = as_of or now
     try:
-        cards = scorecards(session, month, moment, csm_id=csm, **scorecard_options())
+        cards = scorecards(session, month, moment, csm_id=csm, **scorecard_options(session))
     except (UnknownCsm, sc.ScorecardError) as exc:
         raise HTTPException(404 if isinstance(exc, UnknownCsm) else 422, str(exc)) from exc
     return Scorecards.model_validate(sc.scorecards_json(month, moment, cards))
@@ -92,7 +92,7 @@ def csm_history(
     """A CSM's last 12 monthly scorecards, up to `month` (default: the current month)."""
     last = month or now.strftime("%Y-%m")
     try:
-        cards = history(session, csm, last, now, **scorecard_options())
+        cards = history(session, csm, last, now, **scorecard_options(session))
     except UnknownCsm as exc:
         raise HTTPException(404, str(exc)) from exc
     return History(csm=csm, months=[{"month": c.month, **c.to_json()} for c in cards])

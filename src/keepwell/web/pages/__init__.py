@@ -12,6 +12,7 @@ from keepwell.web.pages import (
     health,
     jobs,
     revenue,
+    rules,
     schedules,
     settings,
     signin,
@@ -45,6 +46,7 @@ def install(app: FastAPI) -> None:
     app.include_router(team.router)
     app.include_router(health.router)
     app.include_router(revenue.router)
+    app.include_router(rules.router)
     app.include_router(schedules.router)
     app.include_router(settings.router)
     app.include_router(users.router)

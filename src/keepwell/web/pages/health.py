@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from keepwell.config import get_settings
 from keepwell.domain.access import Action, may_ever
 from keepwell.domain.health import MEASURES
+from keepwell.services.company_settings import effective
 from keepwell.services.health_page import (
     DROP_DAYS,
     EXPIRING_DAYS,
@@ -34,10 +35,11 @@ async def health(request: Request, principal: PagePrincipal, now: NowDep) -> HTM
         return page(request, "refused.html", principal, status_code=403,
                     message="Your role may not read health.", back="/")  # fmt: skip
     settings = get_settings()
-    weights = settings.weights()
     view = await cached(
-        request, ("health", repr(weights)), now,
-        lambda session: health_page(session, now, settings.timezone, weights),
+        request, ("health",), now,
+        lambda session: health_page(
+            session, now, settings.timezone, effective(session, settings).weights
+        ),
     )  # fmt: skip
     return page(
         request, "health.html", principal, view=view, measures=MEASURES,

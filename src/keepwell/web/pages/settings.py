@@ -36,6 +36,10 @@ SETTINGS = (
     SettingsLink("API tokens", "/settings/tokens", "Create tokens for the API, revoke them."),
     SettingsLink("Schedules", "/settings/schedules",
                  "Business hours: weekly hours, holidays, closed dates, each from a date."),
+    SettingsLink("SLA targets", "/settings/sla", "First response and resolution, business time."),
+    SettingsLink("Scorecard targets", "/settings/targets", "Each metric's green and yellow bands."),
+    SettingsLink("Health weights", "/settings/health",
+                 "What each measure weighs; the back-test's fitted weights to apply."),
     SettingsLink("Jobs", "/settings/jobs",
                  "Background jobs, failed deliveries to replay, items waiting for a mapping, "
                  "disabled alert destinations."),

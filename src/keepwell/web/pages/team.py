@@ -135,7 +135,7 @@ def _month_and_moment(
     except ValueError as exc:
         errors["as_of"] = str(exc).removeprefix("as_of: ")
         moment = now
-    chosen = month.strip() or last_closed_month(moment, scorecard_options()["company_timezone"])
+    chosen = month.strip() or last_closed_month(moment, get_settings().timezone)
     try:
         parse_month(chosen)
     except MonthError as exc:
@@ -161,14 +161,13 @@ async def team(
             return RedirectResponse(own, status_code=303)
         return _refused(request, principal, f"a {user.role} may not read the team's scorecards")
     chosen, moment, errors = _month_and_moment(month, as_of, now)
-    options = scorecard_options()
 
     def compute(session: Session) -> tuple[Any, list[User], str | None]:
         members = team_members(session)
         if errors:
             return None, members, None
         try:
-            return team_view(session, chosen, moment, **options), members, None
+            return team_view(session, chosen, moment, **scorecard_options(session)), members, None
         except sc.ScorecardError as exc:
             return None, members, str(exc)
 
@@ -291,10 +290,9 @@ async def csm_page(
     chosen, moment, problems = _month_and_moment(month, as_of, now)
     view = None
     if not problems:
-        options = scorecard_options()
         view = await cached(
             request, ("team-csm", member.id, chosen, as_of, _targets_key()), now,
-            lambda session: csm_view(session, member, chosen, moment, **options),
+            lambda session: csm_view(session, member, chosen, moment, **scorecard_options(session)),
         )  # fmt: skip
     return _render_csm(request, principal, member, chosen, as_of, moment, problems, view)
 
@@ -319,11 +317,10 @@ async def totals_chart(
     key = (member.id, chosen, moment.isoformat())
     points = _CHARTS.get(key)
     if points is None:
-        options = scorecard_options()
         points = await cached(
             request, ("team-chart", *key, _targets_key()), now,
             lambda session: _chart_points(
-                csm_history(session, member, chosen, moment, **options)
+                csm_history(session, member, chosen, moment, **scorecard_options(session))
             ),
         )  # fmt: skip
         _CHARTS.put(key, points)
@@ -353,7 +350,9 @@ def review(
         submitted = {"kind": kind or SELF, "ratings": ratings, "comment": comment or ""}
         chosen, moment, problems = _month_and_moment(month, "", now)
         view = (
-            None if problems else csm_view(session, member, chosen, moment, **scorecard_options())
+            None
+            if problems
+            else csm_view(session, member, chosen, moment, **scorecard_options(session))
         )
         return _render_csm(request, principal, member, chosen, "", moment, problems, view,
                            errors={field: message}, submitted=submitted)  # fmt: skip
@@ -387,11 +386,12 @@ async def evidence(
     if errors:
         message = "; ".join(f"{k}: {v}" for k, v in errors.items())
         return _refused(request, principal, message, 422, back="/team")
-    options = scorecard_options()
 
     def compute(session: Session) -> EvidenceView | str:
         try:
-            return evidence_view(session, member, chosen, metric, moment, **options)
+            return evidence_view(
+                session, member, chosen, metric, moment, **scorecard_options(session)
+            )
         except sc.ScorecardError as exc:
             return f"month: {exc}"
 

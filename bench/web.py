@@ -6,8 +6,11 @@
 Starts `keepwell serve --demo --workers N` itself on a free port (the demo book is created and
 loaded when the database is empty; default: bench/out/web.db, kept between runs), signs in
 `--users` simulated users through /login (a mix of the demo's CSMs and its manager; argon2
-costs ~130 ms a sign-in, so this happens before the timed part), then drives each page in
-turn with wrk (Debian's `wrk` package: C, so the load generator is not the bottleneck), 20
+costs ~130 ms a sign-in, so this happens before the timed part), opens every path once with
+every session (the pages' figures are computed on a first view and kept until the book
+changes: the timed part measures the steady state; the slowest first view is printed), then
+drives each page in turn with wrk (Debian's `wrk` package: C, so the load generator is not
+the bottleneck), 20
 keep-alive connections cycling through the users' session cookies and the page's paths,
 the `--seconds` shared out between the pages. A page that answers 404 (not built yet) is
 reported and skipped.
@@ -102,6 +105,7 @@ def main() -> None:
             ready, skipped = _probe(base, pages, sessions)
             if not ready:
                 sys.exit("error: no page to drive (every one answered 404)")
+            _warm(base, ready, sessions)
             per_page = max(1, args.seconds // len(ready))
             results = {
                 page.name: _drive(
@@ -252,6 +256,25 @@ def _pages(names: str, account_ids: list[str], csm_ids: list[str]) -> list[Page]
     if unknown:
         sys.exit(f"error: --pages: unknown {', '.join(unknown)} (known: {', '.join(known)})")
     return [known[name] for name in chosen]
+
+
+def _warm(base: str, pages: list[Page], sessions: list[tuple[str, str]]) -> None:
+    """Every path once with every session that drives it, timed: the figures a page keeps
+    (web/page_cache.py) are computed here, as a team's first views of the morning compute
+    them, and the timed part measures the steady state that follows."""
+    started = time.perf_counter()
+    slowest: tuple[float, str] = (0.0, "")
+    views = 0
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for page in pages:
+            for cookie in _of_role(sessions, page.role) if page.signed_in else [""]:
+                for path in page.paths:
+                    began = time.perf_counter()
+                    client.get(path, headers={"Cookie": cookie} if cookie else {})
+                    slowest = max(slowest, (time.perf_counter() - began, path))
+                    views += 1
+    print(f"Warmed {views} views in {time.perf_counter() - started:.1f} s "
+          f"(slowest first view: {slowest[1]} {slowest[0] * 1000:.0f} ms)")  # fmt: skip
 
 
 def _probe(

@@ -4,6 +4,7 @@ databases, and a changed book is seen at once by every reader."""
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, func, select, text
@@ -64,9 +65,60 @@ def test_figures_are_kept_until_the_book_changes(engine: Engine) -> None:
 def test_the_time_bucket_bounds_how_long_figures_are_kept(engine: Engine) -> None:
     cache = PageCache(engine, seconds=10)
     calls: list[int] = []
-    _get(cache, NOW, calls)
-    _get(cache, NOW + timedelta(seconds=10), calls)
-    assert len(calls) == 2
+
+    async def views() -> None:
+        def compute(session: Session) -> int:
+            calls.append(1)
+            return len(calls)
+
+        assert await cache.get("k", NOW, compute) == 1
+        # The next bucket: the figures kept are shown while new ones are computed.
+        assert await cache.get("k", NOW + timedelta(seconds=10), compute) == 1
+        for _ in range(200):
+            if len(calls) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert await cache.get("k", NOW + timedelta(seconds=10), compute) == 2
+        # Two buckets on: too old to show, computed at once.
+        assert await cache.get("k", NOW + timedelta(seconds=30), compute) == 3
+
+    asyncio.run(views())
+    assert len(calls) == 3
+    cache.close()
+
+
+def test_viewers_asking_at_once_share_one_computation(engine: Engine) -> None:
+    cache = PageCache(engine, seconds=10)
+    calls: list[int] = []
+
+    def compute(session: Session) -> int:
+        calls.append(1)
+        time.sleep(0.05)
+        return _count_users(session)
+
+    async def views() -> list[int]:
+        return list(await asyncio.gather(*(cache.get("k", NOW, compute) for _ in range(8))))
+
+    assert asyncio.run(views()) == [0] * 8
+    assert len(calls) == 1
+    cache.close()
+
+
+def test_a_failure_reaches_every_viewer_and_is_not_kept(engine: Engine) -> None:
+    cache = PageCache(engine, seconds=10)
+
+    def fails(session: Session) -> int:
+        time.sleep(0.02)
+        raise LookupError("no such account")
+
+    async def views() -> list[object]:
+        return list(
+            await asyncio.gather(*(cache.get("k", NOW, fails) for _ in range(3)),
+                                 return_exceptions=True)
+        )  # fmt: skip
+
+    assert [type(e) for e in asyncio.run(views())] == [LookupError] * 3
+    assert asyncio.run(cache.get("k", NOW, _count_users)) == 0
     cache.close()
 
 

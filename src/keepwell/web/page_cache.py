@@ -14,10 +14,13 @@ moved:
   snapshot sees the same committed rows. It is read before the figures are computed, so
   figures stored under a version are never older than it: a write makes the next view
   compute again, in every worker, with no message between them.
-- **The time bucket** (`KEEPWELL_PAGE_CACHE_SECONDS`, 10 s by default; 0 turns caching off)
-  bounds how long clock-driven text ("38 min left", a deadline passing, a new week) may lag:
-  the figures are those of the bucket's first view. Each key's buckets start at an offset
-  of their own, so the pages of many viewers are not all computed again at the same moment.
+- **The time bucket** (`KEEPWELL_PAGE_CACHE_SECONDS`, 10 s by default; 0 turns caching off;
+  5 minutes for the figures of a month or a day, `SLOW_SECONDS`) bounds how long clock-driven
+  text ("38 min left", a deadline passing, a new week) may lag: at most two buckets, as the
+  figures of the bucket before are shown while the next bucket's are computed in the
+  background. Each key's buckets start at an offset of their own, so the pages of many
+  viewers are not all computed again at the same moment, and viewers asking for one page at
+  once wait for one computation.
 
 A probe that fails (the database restarted) disables caching for that view; the next probe
 reconnects. In-memory SQLite databases share one connection, so they are never cached.
@@ -25,14 +28,17 @@ reconnects. In-memory SQLite databases share one connection, so they are never c
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import sqlite3
 import threading
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -42,6 +48,7 @@ from starlette.requests import Request
 from keepwell.store.db import make_sessionmaker, sqlite_path
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 UNCACHED = object()  # a version equal to nothing: the view is computed afresh
 
 
@@ -100,43 +107,100 @@ class BookVersion:
                 connection.close()
 
 
+@dataclass
+class _Kept:
+    bucket: int
+    value: Any
+
+
 class PageCache:
-    """Recently computed page figures, least recently used dropped first."""
+    """Recently computed page figures, least recently used dropped first.
+
+    Many viewers asking for one page at once share one computation. When only the clock has
+    moved on (the book has not changed, and the bucket is the next one), the figures kept are
+    shown once more while they are computed again in the background: so a page's figures may
+    lag by up to two buckets, never behind a change in the book."""
 
     def __init__(self, engine: Engine, seconds: float, size: int = 4096) -> None:
         self.version = BookVersion(engine)
         self.seconds = seconds
         self._size = size
-        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self._entries: OrderedDict[Hashable, _Kept] = OrderedDict()
+        self._computing: dict[Hashable, asyncio.Future[Any]] = {}
+        self._refreshing: set[asyncio.Task[Any]] = set()
         self._sessions: sessionmaker[Session] = make_sessionmaker(engine)
         self.hits = 0
         self.misses = 0
 
-    async def get(self, key: Hashable, now: datetime, compute: Callable[[Session], T]) -> T:
+    async def get(
+        self,
+        key: Hashable,
+        now: datetime,
+        compute: Callable[[Session], T],
+        *,
+        seconds: float | None = None,
+    ) -> T:
         """`compute(session)`'s answer for `key` as of `now`: the one kept when the book has
         not changed since and `now` is in the same time bucket, else computed (in the
-        threadpool, in a read transaction of its own) and kept."""
+        threadpool, in a read transaction of its own) and kept. `seconds`: this key's bucket
+        when not the app's (figures of a month move slowly with the clock)."""
+        seconds = seconds or self.seconds
         version = self.version.current() if self.seconds > 0 else UNCACHED
         if version is UNCACHED:
             self.misses += 1
             return await run_in_threadpool(self._compute, compute)
         # Each key's buckets start at an offset of its own: not every page at once.
-        offset = (zlib.crc32(repr(key).encode()) % 997) / 997 * self.seconds
-        full = (key, version, int((now.timestamp() + offset) // self.seconds))
-        try:
-            value: T = self._entries[full]
-        except KeyError:
-            pass
-        else:
-            self._entries.move_to_end(full)
+        offset = (zlib.crc32(repr(key).encode()) % 997) / 997 * seconds
+        bucket = int((now.timestamp() + offset) // seconds)
+        slot = (key, version)
+        kept = self._entries.get(slot)
+        if kept is not None and bucket - 1 <= kept.bucket <= bucket:
+            self._entries.move_to_end(slot)
             self.hits += 1
-            return value
+            if kept.bucket < bucket:
+                self._refresh(slot, bucket, compute)
+            return cast(T, kept.value)
         self.misses += 1
-        value = await run_in_threadpool(self._compute, compute)
-        self._entries[full] = value
+        return cast(T, await self._computed(slot, bucket, compute))
+
+    async def _computed(self, slot: Hashable, bucket: int, compute: Callable[[Session], T]) -> T:
+        """The figures of `slot` computed once for everyone asking meanwhile, then kept."""
+        running = self._computing.get((slot, bucket))
+        if running is not None:
+            return cast(T, await asyncio.shield(running))
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._computing[(slot, bucket)] = future
+        try:
+            value = await run_in_threadpool(self._compute, compute)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: nobody else may be waiting
+            raise
+        finally:
+            del self._computing[(slot, bucket)]
+        future.set_result(value)
+        self._keep(slot, bucket, value)
+        return value
+
+    def _refresh(self, slot: Hashable, bucket: int, compute: Callable[[Session], Any]) -> None:
+        if (slot, bucket) in self._computing:
+            return
+        task = asyncio.get_running_loop().create_task(self._computed(slot, bucket, compute))
+        self._refreshing.add(task)
+        task.add_done_callback(self._refreshed)
+
+    def _refreshed(self, task: asyncio.Task[Any]) -> None:
+        self._refreshing.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("refreshing a page's figures failed: %r", task.exception())
+
+    def _keep(self, slot: Hashable, bucket: int, value: Any) -> None:
+        kept = self._entries.get(slot)
+        if kept is None or kept.bucket <= bucket:
+            self._entries[slot] = _Kept(bucket, value)
+            self._entries.move_to_end(slot)
         while len(self._entries) > self._size:
             self._entries.popitem(last=False)
-        return value
 
     def _compute(self, compute: Callable[[Session], T]) -> T:
         with self._sessions() as session, session.begin():
@@ -146,9 +210,19 @@ class PageCache:
         self.version.close()
 
 
+# The bucket of figures that move slowly with the clock (a month's scorecards, revenue,
+# health): the book changing still shows at once.
+SLOW_SECONDS = 300.0
+
+
 async def cached(
-    request: Request, key: Hashable, now: datetime, compute: Callable[[Session], T]
+    request: Request,
+    key: Hashable,
+    now: datetime,
+    compute: Callable[[Session], T],
+    *,
+    seconds: float | None = None,
 ) -> T:
     """`compute(session)`'s answer through the app's page cache (see the module)."""
     cache: PageCache = request.app.state.page_cache
-    return await cache.get(key, now, compute)
+    return await cache.get(key, now, compute, seconds=seconds)

@@ -20,7 +20,7 @@ from keepwell.services.health_page import (
 from keepwell.web.auth import PagePrincipal
 from keepwell.web.charts import bar_svg
 from keepwell.web.deps import NowDep
-from keepwell.web.page_cache import cached
+from keepwell.web.page_cache import SLOW_SECONDS, cached
 from keepwell.web.pages.accounts import CHART_POLICY
 from keepwell.web.pages.figures import HELPERS
 from keepwell.web.pages.render import page
@@ -40,6 +40,7 @@ async def health(request: Request, principal: PagePrincipal, now: NowDep) -> HTM
         lambda session: health_page(
             session, now, settings.timezone, effective(session, settings).weights
         ),
+        seconds=SLOW_SECONDS,
     )  # fmt: skip
     return page(
         request, "health.html", principal, view=view, measures=MEASURES,
@@ -54,7 +55,11 @@ async def bands_svg(request: Request, principal: PagePrincipal, now: NowDep) -> 
         raise HTTPException(403, "your role may not read health")
     zone = get_settings().timezone
     bands = await cached(
-        request, ("health bands",), now, lambda session: latest_bands(session, now, zone)
+        request,
+        ("health bands",),
+        now,
+        lambda session: latest_bands(session, now, zone),
+        seconds=SLOW_SECONDS,
     )
     svg = bar_svg("Accounts by health band, latest run", bands, "accounts")
     headers = {"content-security-policy": CHART_POLICY, "cache-control": "no-store"}

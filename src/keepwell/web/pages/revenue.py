@@ -32,7 +32,7 @@ from keepwell.services.revenue_page import (
 from keepwell.web.auth import PagePrincipal, Principal
 from keepwell.web.charts import stacked_svg
 from keepwell.web.deps import NowDep, SessionDep
-from keepwell.web.page_cache import cached
+from keepwell.web.page_cache import SLOW_SECONDS, cached
 from keepwell.web.pages.accounts import CHART_POLICY
 from keepwell.web.pages.figures import HELPERS
 from keepwell.web.pages.render import page
@@ -84,7 +84,11 @@ async def revenue(
     try:
         money = _money()
         view = await cached(
-            request, ("revenue", chosen), now, lambda session: revenue_page(session, chosen, money)
+            request,
+            ("revenue", chosen),
+            now,
+            lambda session: revenue_page(session, chosen, money),
+            seconds=SLOW_SECONDS,
         )
     except MissingRateError as exc:
         problem = f"{exc}: an admin sets it with `keepwell rates set {exc.currency} RATE`."
@@ -105,6 +109,7 @@ async def movements_svg(
         months = await cached(
             request, ("revenue movements", chosen), now,
             lambda session: movements_chart(session, chosen, money),
+            seconds=SLOW_SECONDS,
         )  # fmt: skip
     except (MonthError, MissingRateError) as exc:
         raise HTTPException(422, str(exc)) from exc

@@ -5,6 +5,7 @@ who sees what is `domain.access`'s (READ_SCORECARD, READ_REVIEWS, the review wri
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 from datetime import UTC, datetime
 from threading import Lock
@@ -13,6 +14,7 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from keepwell.config import get_settings
@@ -47,9 +49,9 @@ from keepwell.web.api.scorecards import scorecard_options
 from keepwell.web.auth import PagePrincipal, Principal, SignedInForm
 from keepwell.web.charts import months_svg
 from keepwell.web.deps import NowDep, SessionDep
-from keepwell.web.page_cache import cached
+from keepwell.web.page_cache import SLOW_SECONDS, cached
 from keepwell.web.pages.accounts import CHART_POLICY
-from keepwell.web.pages.render import page, templates
+from keepwell.web.pages.render import fragment, page, templates
 from keepwell.web.writes import run_write, write_context
 
 router = APIRouter(include_in_schema=False)
@@ -172,7 +174,7 @@ async def team(
             return None, members, str(exc)
 
     key = ("team", chosen, as_of, _targets_key())
-    view, members, problem = await cached(request, key, now, compute)
+    view, members, problem = await cached(request, key, now, compute, seconds=SLOW_SECONDS)
     if problem:
         errors["month"] = problem
     reviews_open = {m.id for m in members if may_read_reviews(user, m)}
@@ -189,7 +191,13 @@ def _targets_key() -> str:
 
 
 async def _member_of(request: Request, csm: str, now: datetime) -> User | None:
-    return await cached(request, ("csm", csm), now, lambda session: _member(session, csm))
+    return await cached(
+        request,
+        ("csm", csm),
+        now,
+        lambda session: _member(session, csm),
+        seconds=SLOW_SECONDS,
+    )
 
 
 # -- /team/{csm}
@@ -263,13 +271,30 @@ def _render_csm(
         drafts[submitted["kind"]] = submitted
         form_errors[submitted["kind"]] = errors or {}
     return page(
-        request, "team_csm.html", principal,
+        request, "team_csm.html", principal, trend=_trend(view),
         status_code=422 if problems or errors else 200, form_errors=form_errors,
         member=member, view=view, seen=seen, month=chosen, as_of=as_of,
         moment=moment, errors=problems, kinds=kinds, drafts=drafts, rated=RATED,
         ratings=RATINGS, metrics=METRICS, nothing=NOTHING, SELF=SELF, MANAGER=MANAGER,
         chart_query=urlencode({"month": chosen, "as_of": moment.isoformat()}),
     )  # fmt: skip
+
+
+# The twelve months' table of each view the page cache keeps, drawn once: a hundred links
+# to evidence took most of the page's drawing time.
+# By the view's identity (a view is not hashable), forgotten with the view.
+_TRENDS: dict[int, Markup] = {}
+
+
+def _trend(view: CsmView | None) -> Markup | None:
+    if view is None or not view.cards:
+        return None
+    drawn = _TRENDS.get(id(view))
+    if drawn is None:
+        drawn = fragment("parts/team_trend.html", view=view, metrics=METRICS)
+        _TRENDS[id(view)] = drawn
+        weakref.finalize(view, _TRENDS.pop, id(view), None)
+    return drawn
 
 
 @router.get("/team/{csm}", response_class=HTMLResponse)
@@ -293,6 +318,7 @@ async def csm_page(
         view = await cached(
             request, ("team-csm", member.id, chosen, as_of, _targets_key()), now,
             lambda session: csm_view(session, member, chosen, moment, **scorecard_options(session)),
+            seconds=SLOW_SECONDS,
         )  # fmt: skip
     return _render_csm(request, principal, member, chosen, as_of, moment, problems, view)
 
@@ -322,6 +348,7 @@ async def totals_chart(
             lambda session: _chart_points(
                 csm_history(session, member, chosen, moment, **scorecard_options(session))
             ),
+            seconds=SLOW_SECONDS,
         )  # fmt: skip
         _CHARTS.put(key, points)
     svg = months_svg(f"{member.name}: scorecard total by month", points, "total (of 100)")
@@ -396,7 +423,7 @@ async def evidence(
             return f"month: {exc}"
 
     key = ("team-evidence", member.id, chosen, metric, as_of, _targets_key())
-    view = await cached(request, key, now, compute)
+    view = await cached(request, key, now, compute, seconds=SLOW_SECONDS)
     if isinstance(view, str):
         return _refused(request, principal, view, 422, back="/team")
     return page(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import weakref
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +64,24 @@ NAV = (
 def fragment(template: str, **context: Any) -> Markup:
     """A part of a page drawn on its own (escaped like a page), to be kept and placed in one."""
     return Markup(templates.get_template(template).render(**context))
+
+
+# Fragments drawn from the views the page cache keeps, by the view's identity (a view need
+# not be hashable), forgotten with the view.
+_DRAWN: dict[int, dict[Hashable, Markup]] = {}
+
+
+def drawn_once(view: object, variant: Hashable, draw: Callable[[], Markup]) -> Markup:
+    """The fragment `draw()` makes of a kept `view` (web/page_cache.py), drawn once per
+    `variant` (what else the fragment depends on: who looks, say) while the view is kept."""
+    fragments = _DRAWN.get(id(view))
+    if fragments is None:
+        fragments = _DRAWN[id(view)] = {}
+        weakref.finalize(view, _DRAWN.pop, id(view), None)
+    drawn = fragments.get(variant)
+    if drawn is None:
+        drawn = fragments[variant] = draw()
+    return drawn
 
 
 # What a write did, by the `done` of the address a form returns to: said at the page's top.

@@ -5,7 +5,6 @@ who sees what is `domain.access`'s (READ_SCORECARD, READ_REVIEWS, the review wri
 
 from __future__ import annotations
 
-import weakref
 from collections import OrderedDict
 from datetime import UTC, datetime
 from threading import Lock
@@ -51,7 +50,7 @@ from keepwell.web.charts import months_svg
 from keepwell.web.deps import NowDep, SessionDep
 from keepwell.web.page_cache import SLOW_SECONDS, cached
 from keepwell.web.pages.accounts import CHART_POLICY
-from keepwell.web.pages.render import fragment, page, templates
+from keepwell.web.pages.render import drawn_once, fragment, page, templates
 from keepwell.web.writes import run_write, write_context
 
 router = APIRouter(include_in_schema=False)
@@ -177,11 +176,16 @@ async def team(
     view, members, problem = await cached(request, key, now, compute, seconds=SLOW_SECONDS)
     if problem:
         errors["month"] = problem
-    reviews_open = {m.id for m in members if may_read_reviews(user, m)}
+    reviews_open = frozenset(m.id for m in members if may_read_reviews(user, m))
+    table = None
+    if view is not None and view.rows:
+        table = drawn_once(view, (reviews_open, as_of), lambda: fragment(
+            "parts/team_table.html", view=view, as_of=as_of, metrics=METRICS,
+            reviews_open=reviews_open, nothing=NOTHING,
+        ))  # fmt: skip
     return page(
         request, "team.html", principal, status_code=422 if errors else 200, view=view,
-        month=chosen, as_of=as_of, errors=errors, metrics=METRICS, reviews_open=reviews_open,
-        nothing=NOTHING,
+        month=chosen, as_of=as_of, errors=errors, table=table,
     )  # fmt: skip
 
 
@@ -280,21 +284,14 @@ def _render_csm(
     )  # fmt: skip
 
 
-# The twelve months' table of each view the page cache keeps, drawn once: a hundred links
-# to evidence took most of the page's drawing time.
-# By the view's identity (a view is not hashable), forgotten with the view.
-_TRENDS: dict[int, Markup] = {}
-
-
 def _trend(view: CsmView | None) -> Markup | None:
+    """The twelve months' table, drawn once per kept view: its hundred links to evidence
+    took most of the page's drawing time."""
     if view is None or not view.cards:
         return None
-    drawn = _TRENDS.get(id(view))
-    if drawn is None:
-        drawn = fragment("parts/team_trend.html", view=view, metrics=METRICS)
-        _TRENDS[id(view)] = drawn
-        weakref.finalize(view, _TRENDS.pop, id(view), None)
-    return drawn
+    return drawn_once(
+        view, "trend", lambda: fragment("parts/team_trend.html", view=view, metrics=METRICS)
+    )
 
 
 @router.get("/team/{csm}", response_class=HTMLResponse)

@@ -172,3 +172,15 @@ def test_another_process_commit_is_seen(engine: Engine) -> None:
     other.dispose()
     assert version.current() != before
     version.close()
+
+
+def test_disposing_the_engine_closes_the_probe_connection(database_url: str) -> None:
+    """Each app holds a connection of its own for the probe: on PostgreSQL a test suite
+    making hundreds of apps ran out of server connections until they closed with the
+    engine."""
+    engine = make_engine(database_url)
+    version = BookVersion(engine)
+    version.current()
+    assert version._connection is not None
+    engine.dispose()
+    assert version._connection is None

@@ -229,7 +229,8 @@ def test_a_token_is_shown_once_and_works_as_a_bearer_on_the_api(app_client: Test
     assert answer.status_code == 200
     listing = app_client.get("/settings/tokens").text
     assert secret not in listing and "ci" in listing and "token.create" in listing
-    assert post(app_client, "/settings/tokens/1/revoke", {}, csrf).status_code == 303
+    [token_id] = re.findall(r'action="/settings/tokens/(\d+)/revoke"', listing)
+    assert post(app_client, f"/settings/tokens/{token_id}/revoke", {}, csrf).status_code == 303
     refused = api.get("/api/accounts", headers={"authorization": f"Bearer {secret}"})
     assert refused.status_code == 401
 

@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pygal
 from pygal.style import Style
@@ -28,50 +29,54 @@ GRAY = Style(
 )
 
 
+def _chart(
+    kind: type[Any], title: str, *, style: Style = GRAY, height: int = 300, **options: Any
+) -> Any:
+    """A pygal chart of `kind` as every chart here is drawn: 720 wide, no script, its size
+    written in the SVG."""
+    return kind(style=style, width=720, height=height, js=[], disable_xml_declaration=False,
+                explicit_size=True, title=title, **options)  # fmt: skip
+
+
+def _svg(chart: Any) -> bytes:
+    # pygal writes its config as a script even with js=[]: nothing on our pages runs it.
+    svg: bytes = chart.render()
+    return SCRIPT.sub(b"", svg)
+
+
 def line_svg(title: str, points: Sequence[tuple[date, float | Decimal]], y_title: str) -> bytes:
     """A line chart of `points` (day, value) as standalone SVG bytes."""
-    chart = pygal.Line(
-        style=GRAY,
-        width=720,
-        height=300,
-        js=[],
-        disable_xml_declaration=False,
+    chart = _chart(
+        pygal.Line,
+        title,
         show_legend=False,
         x_label_rotation=30,
         show_minor_x_labels=False,
         dots_size=2,
-        title=title,
         y_title=y_title,
         print_values=False,
-        explicit_size=True,
     )
     labels = [day.isoformat() for day, _ in points]
     chart.x_labels = labels
     every = max(1, len(labels) // 8)
     chart.x_labels_major = labels[::every]
     chart.add(y_title, [float(value) for _, value in points])
-    svg: bytes = chart.render()
-    # pygal writes its config as a script even with js=[]: nothing on our pages runs it.
-    return SCRIPT.sub(b"", svg)
+    return _svg(chart)
 
 
 def bar_svg(title: str, bars: Sequence[tuple[str, int]], y_title: str) -> bytes:
     """One bar a label (its count printed on it): a chart without a legend, each bar named
     under it, so it reads in grayscale."""
-    chart = pygal.Bar(
-        style=GRAY,
-        width=720,
-        height=300,
-        js=[],
+    chart = _chart(
+        pygal.Bar,
+        title,
         show_legend=False,
-        title=title,
         y_title=y_title,
         print_values=True,
-        explicit_size=True,
     )
     chart.x_labels = [label for label, _ in bars]
     chart.add(y_title, [value for _, value in bars])
-    return SCRIPT.sub(b"", chart.render())
+    return _svg(chart)
 
 
 # Five luminances, darkest to lightest, so that stacked series stay apart in grayscale; the
@@ -87,22 +92,20 @@ def stacked_svg(
 ) -> bytes:
     """A stacked bar chart: positive series above zero, negative ones below it."""
     style = Style(**{**GRAY.to_dict(), "colors": SHADES[: len(series)]})
-    chart = pygal.StackedBar(
+    chart = _chart(
+        pygal.StackedBar,
+        title,
         style=style,
-        width=720,
         height=340,
-        js=[],
-        title=title,
         y_title=y_title,
         legend_at_bottom=True,
         legend_at_bottom_columns=len(series),
         x_label_rotation=30,
-        explicit_size=True,
     )
     chart.x_labels = list(labels)
     for name, values in series:
         chart.add(name, [float(value) for value in values])
-    return SCRIPT.sub(b"", chart.render())
+    return _svg(chart)
 
 
 OPEN = "#1d4e89"
@@ -115,20 +118,17 @@ def week_hours_svg(title: str, days: Sequence[tuple[str, Sequence[tuple[float, f
     (label, open intervals in hours after midnight)."""
     days = list(reversed(days))  # a horizontal chart draws its first bar at the bottom
     widest = max((len(intervals) for _, intervals in days), default=0)
-    chart = pygal.HorizontalStackedBar(
+    chart = _chart(
+        pygal.HorizontalStackedBar,
+        title,
         style=Style(**{**GRAY.to_dict(), "colors": (CLOSED, OPEN) * max(widest, 1) + (CLOSED,)}),
-        width=720,
         height=320,
-        js=[],
-        disable_xml_declaration=False,
         show_legend=False,
-        title=title,
         x_title="hour of the day (local time)",
         range=(0, 24),
         xrange=(0, 24),
         y_labels=list(range(0, 25, 3)),
         print_values=False,
-        explicit_size=True,
         spacing=4,
     )
     chart.x_labels = [label for label, _ in days]
@@ -149,8 +149,7 @@ def week_hours_svg(title: str, days: Sequence[tuple[str, Sequence[tuple[float, f
         chart.add(f"open {k + 1}", spans)
     if not widest:
         chart.add("closed", [24.0 for _ in days])
-    svg: bytes = chart.render()
-    return SCRIPT.sub(b"", svg)
+    return _svg(chart)
 
 
 def months_svg(
@@ -160,23 +159,17 @@ def months_svg(
     y_range: tuple[float, float] = (0, 100),
 ) -> bytes:
     """A line chart of one value per month (label, value; None: n/a, a gap in the line)."""
-    chart = pygal.Line(
-        style=GRAY,
-        width=720,
-        height=300,
-        js=[],
-        disable_xml_declaration=False,
+    chart = _chart(
+        pygal.Line,
+        title,
         show_legend=False,
         x_label_rotation=30,
         dots_size=3,
-        title=title,
         y_title=y_title,
         range=y_range,
         print_values=False,
-        explicit_size=True,
         allow_interruptions=True,
     )
     chart.x_labels = [label for label, _ in points]
     chart.add(y_title, [value for _, value in points])
-    svg: bytes = chart.render()
-    return SCRIPT.sub(b"", svg)
+    return _svg(chart)

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -65,6 +65,8 @@ class BookVersion:
         self._connection: Any = None
         self._epoch = 0
         self._lock = threading.Lock()
+        # Its connection lives no longer than the engine's pool: PostgreSQL counts it.
+        event.listen(engine, "engine_disposed", lambda _engine: self.close())
 
     def current(self) -> Hashable:
         if not self._usable:

@@ -250,19 +250,15 @@ class FormRefused(Exception):
 
     def __init__(self, principal: Principal, fields: dict[str, str], message: str) -> None:
         super().__init__(message)
-        self.user_id = principal.user.id  # the request's session is gone when it is answered
-        self.session_id = principal.session_id
+        # Its user was read without lazy attributes (the page cache keeps it detached), so
+        # it serves the answer after the request's session is gone.
+        self.signed_in = principal
         self.fields = fields
         self.message = message
 
     def principal(self, request: Request) -> Principal | None:
-        """Who was refused, read anew (None if they are gone meanwhile)."""
-        with request.app.state.sessionmaker() as session:
-            user = session.get(User, self.user_id)
-            if user is None:
-                return None
-            session.expunge(user)
-        return Principal(user, self.session_id)
+        """Who was refused."""
+        return self.signed_in
 
 
 async def signed_in_form(

@@ -6,12 +6,14 @@
 
 It loads the demo book into a temporary SQLite database (or the empty PostgreSQL database
 named by --database-url), maps a Slack channel to each of 20 accounts, starts `keepwell
-serve` with a signing secret (its job consumer inside, on the SQLite queue beside a temp
-file), and sends from this process, a separate one from the server. Events: client messages
-opening threads and CSM replies in them, each really signed.
+serve` with a signing secret (and its jobs process, on the SQLite queue beside a temp file),
+and sends from this process, a separate one from the server. Events: client messages opening
+threads and CSM replies in them, each really signed (before the clock starts: signing is
+Slack's work).
 
 Prints figures and a last line of JSON: `events_per_second` (accepted, 2xx), `p99_ms` (of
-the answers), `lag_seconds` (from the last accepted answer until all are applied).
+the answers), `lag_seconds` (from the last accepted answer until all are applied), and the
+CPU seconds the server's processes and the senders took meanwhile.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pathlib import Path
 
 import httpx
 import orjson
+import uvloop
 from sqlalchemy import func, select
 
 from keepwell.integrations.slack.verify import sign
@@ -96,28 +99,39 @@ def _events(count: int, channels: list[tuple[str, str, str]]) -> list[bytes]:
     return bodies
 
 
-async def _send(port: int, path: str, bodies: list[bytes], senders: int) -> _Sent:
-    """Post every body from `senders` keep-alive connections at once.
+def _requests(path: str, bodies: list[bytes]) -> list[bytes]:
+    """Each body as a whole signed HTTP request, signed now: Slack signs as it sends, and its
+    signing is Slack's work, not Keepwell's, so the senders do it before the clock starts (the
+    signatures stay fresh for Slack's 5 minutes, longer than any run)."""
+    now = int(time.time())
+    requests = []
+    for body in bodies:
+        headers = sign(body, SECRET, now)
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"X-Slack-Request-Timestamp: {headers['X-Slack-Request-Timestamp']}\r\n"
+            f"X-Slack-Signature: {headers['X-Slack-Signature']}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        requests.append(head.encode() + body)
+    return requests
 
-    A small HTTP/1.1 client on asyncio streams rather than httpx: httpx.AsyncClient spends
-    about 1.8 ms of CPU a request, and on this 2-core machine topped out at 540 requests/s
-    against a server that answers without doing anything, where this one sends 11,000/s. The
-    senders would otherwise measure themselves, not Keepwell."""
+
+async def _send(port: int, requests: list[bytes], senders: int) -> _Sent:
+    """Post every request from `senders` keep-alive connections at once.
+
+    A small HTTP/1.1 client on asyncio streams (uvloop) rather than httpx: httpx.AsyncClient
+    spends about 1.8 ms of CPU a request, and on this 2-core machine topped out at 540
+    requests/s against a server that answers without doing anything. The senders would
+    otherwise measure themselves, not Keepwell."""
     sent = _Sent()
-    queue = iter(bodies)
+    queue = iter(requests)
 
     async def sender() -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        for body in queue:
-            headers = sign(body, SECRET, int(time.time()))
-            head = (
-                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                f"X-Slack-Request-Timestamp: {headers['X-Slack-Request-Timestamp']}\r\n"
-                f"X-Slack-Signature: {headers['X-Slack-Signature']}\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n"
-            )
+        for request in queue:
             start = time.perf_counter()
-            writer.write(head.encode() + body)
+            writer.write(request)
             status = await _response_status(reader)
             sent.latencies.append(time.perf_counter() - start)
             if 200 <= status < 300:
@@ -165,6 +179,27 @@ def _applied(url: str) -> int:
         engine.dispose()
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """CPU time of these processes and of their children (Linux's /proc; 0 elsewhere)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for each in {*pids, *(child for parent in pids for child in _children(parent))}:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        tasks = Path(f"/proc/{pid}/task").iterdir()
+        return [int(c) for t in tasks for c in (t / "children").read_text().split()]
+    except OSError:
+        return []
+
+
 def _forget_queue(redis_url: str, name: str) -> None:
     import redis
 
@@ -181,7 +216,8 @@ def main() -> None:
     parser.add_argument(
         "--redis-url",
         help="production mode: the queue in Redis, applied by a `keepwell worker` process "
-        "(default: the embedded SQLite queue, applied by threads inside `keepwell serve`)",
+        "(default: the embedded SQLite queue, applied by the jobs process `keepwell serve` "
+        "starts)",
     )
     parser.add_argument("--workers", type=int, default=1, help="`keepwell serve --workers`")
     parser.add_argument(
@@ -219,13 +255,18 @@ def main() -> None:
         print(
             f"serving {url} on {base}; sending {len(bodies):,} events from {args.senders} senders"
         )
+        requests = _requests("/integrations/slack/events", bodies)
+        serving = [server.pid, *([worker.pid] if worker else [])]
+        cpu_before, own_before = _cpu_seconds(serving), time.process_time()
         start = time.perf_counter()
-        sent = asyncio.run(_send(port, "/integrations/slack/events", bodies, args.senders))
+        sent = uvloop.run(_send(port, requests, args.senders))
+        own_cpu = time.process_time() - own_before
         latencies, accepted, last = sent.latencies, sent.accepted, sent.last_accepted
         sent_for = last - start
         while _applied(url) < accepted and time.perf_counter() - last < args.max_lag:
             time.sleep(0.05)
         lag = time.perf_counter() - last
+        server_cpu = _cpu_seconds(serving) - cpu_before
         applied = _applied(url)
     finally:
         for process in (server, worker):
@@ -237,7 +278,7 @@ def main() -> None:
     latencies.sort()
     figures = {
         "database": url.split(":")[0],
-        "queue": "redis, keepwell worker" if args.redis_url else "sqlite, inside serve",
+        "queue": "redis, keepwell worker" if args.redis_url else "sqlite, serve's jobs process",
         "events": len(bodies),
         "senders": args.senders,
         "workers": args.workers,
@@ -248,6 +289,9 @@ def main() -> None:
         "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
         "lag_seconds": round(lag, 2),
+        # where the 2 cores went, from the first send until all was applied
+        "server_cpu_seconds": round(server_cpu, 2),
+        "sender_cpu_seconds": round(own_cpu, 2),
     }
     print(f"accepted {accepted:,} in {sent_for:.2f} s; applied {applied:,} {lag:.2f} s after")
     print(json.dumps(figures))

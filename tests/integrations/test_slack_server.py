@@ -1,5 +1,5 @@
 """`keepwell serve` as a real server: a signed Slack event over a socket, applied by the
-job consumer running inside it, and a clean stop."""
+jobs process it starts, and a clean stop of both."""
 
 from __future__ import annotations
 
@@ -61,12 +61,28 @@ def test_keepwell_serve_applies_a_signed_event_with_its_own_jobs(
         again = httpx.post(f"{base}/integrations/slack/events", content=body, headers=signed(body))
         assert again.status_code == 200
         assert wait_for(lambda: _messages(engine) == 1, 30), log.read_text()
+        children = _children(server.pid)
+        assert children, "the jobs run in a process of their own"
     finally:
         server.send_signal(signal.SIGTERM)
         code = server.wait(timeout=30)
+    assert wait_for(lambda: not [pid for pid in children if _running(pid)], 10)
     # uvicorn re-raises the SIGTERM it handled once it has shut down cleanly.
     assert code in (0, -signal.SIGTERM), log.read_text()
     assert "Application shutdown complete" in log.read_text()
+
+
+def _children(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task").iterdir()
+    return [int(child) for task in tasks for child in (task / "children").read_text().split()]
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has ended (its parent reaps it)
 
 
 def _up(base: str) -> bool:

@@ -57,8 +57,9 @@ def test_every_delivery_is_applied_exactly_once_across_a_killed_worker(
                 deliveries.Incoming("slack", f"Ev{n:06d}", _body(n), CHANNEL)
                 for n in range(group, group + 25)
             ]
-            received = deliveries.receive_many(engine, incoming, NOW)
-            jobs.apply_deliveries([r.id for r in received if r.id is not None])
+            deliveries.receive_many(engine, incoming, NOW)
+            jobs.deliveries_stored()
+        jobs.close()
 
         first = start_worker(env, log)
         started = wait_for(lambda: _counts(engine).get("applied", 0) > 0, 60, poll=0.01)

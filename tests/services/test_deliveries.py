@@ -152,7 +152,21 @@ def test_it_stores_deliveries_that_arrive_together_in_one_go_each_once(engine: E
     assert len(deliveries.list_deliveries(engine)) == 3
 
 
-def test_it_applies_deliveries_stored_together_and_reports_the_failed(engine: Engine) -> None:
+def test_a_round_applies_the_oldest_pending_deliveries_together(engine: Engine) -> None:
+    ids = [deliveries.receive(engine, "test", f"ev-{n}", "{}", NOW).id for n in range(3)]
+    batches: list[list[str]] = []
+
+    def record(session: Session, batch: Sequence[StoredDelivery]) -> dict[int, str]:
+        batches.append([d.external_id for d in batch])
+        return {}
+
+    assert deliveries.apply_oldest(engine, {"test": record}, NOW) == deliveries.Round(True, 3)
+    assert batches == [["ev-0", "ev-1", "ev-2"]]
+    assert deliveries.apply_oldest(engine, {"test": record}, NOW) == deliveries.Round(False)
+    assert [_state(engine, i)[0] for i in ids] == ["applied"] * 3  # type: ignore[arg-type]
+
+
+def test_rounds_apply_around_a_bad_delivery_and_report_it_failed(engine: Engine) -> None:
     ids = [deliveries.receive(engine, "test", f"ev-{n}", "{}", NOW).id for n in range(3)]
     bad = deliveries.receive(engine, "test", "bad", "{}", NOW).id
     assert bad is not None
@@ -162,6 +176,9 @@ def test_it_applies_deliveries_stored_together_and_reports_the_failed(engine: En
             raise ValueError("cannot parse")
         return {}
 
-    failed = deliveries.apply_many(engine, [*ids, bad], {"test": picky}, NOW)  # type: ignore[list-item]
-    assert failed == [bad]
-    assert [_state(engine, i)[0] for i in ids] == ["applied"] * 3
+    rounds = []
+    while (round_ := deliveries.apply_oldest(engine, {"test": picky}, NOW)).found:
+        rounds.append(round_)
+    assert [r.failed for r in rounds] == [None, None, None, bad]
+    assert [_state(engine, i)[0] for i in ids] == ["applied"] * 3  # type: ignore[arg-type]
+    assert _state(engine, bad)[:2] == ("failed", 1)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import copy
+import multiprocessing
 import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -15,12 +19,15 @@ from uvicorn.config import LOGGING_CONFIG
 from keepwell.cli.app import app
 from keepwell.cli.common import console, database, fail, rules
 from keepwell.cli.users import print_demo_sign_ins
-from keepwell.config import get_settings
+from keepwell.config import Settings, get_settings
+from keepwell.jobs.worker import run_beside_server
 from keepwell.services.demo import give_demo_passwords, load_demo
 from keepwell.store.db import transaction
 from keepwell.store.models import Account
 from keepwell.web.factory import FACTORY
 from keepwell.web.workers import serve_processes, shared_port_supported
+
+JOB_THREADS = 2  # jobs run at once in the jobs process (as `keepwell worker` by default)
 
 
 @app.command("serve")
@@ -56,6 +63,11 @@ def serve_command(
         f"{count} process{plural}",
         soft_wrap=True,
     )
+    with _jobs_process(get_settings()):
+        _serve(count, host, port, access_log)
+
+
+def _serve(count: int, host: str, port: int, access_log: bool) -> None:
     if count > 1 and shared_port_supported():
         try:
             serve_processes(count, host, port, _log_config(), access_log=access_log)
@@ -73,6 +85,28 @@ def serve_command(
         log_config=_log_config(),
         access_log=access_log,
     )
+
+
+@contextmanager
+def _jobs_process(settings: Settings) -> Iterator[None]:
+    """On the embedded queue, the jobs run in one process beside the web processes, for as
+    long as they serve; with Redis, `keepwell worker` processes run them."""
+    if settings.redis_url:
+        yield
+        return
+    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: no engine forked
+    jobs = spawn.Process(
+        target=run_beside_server, args=(os.getpid(), JOB_THREADS), name="keepwell-jobs"
+    )
+    jobs.start()
+    try:
+        yield
+    finally:
+        if jobs.exitcode is None and jobs.pid is not None:
+            os.kill(jobs.pid, signal.SIGTERM)  # running jobs finish first
+        jobs.join(timeout=60)
+        if jobs.exitcode is None:
+            jobs.kill()
 
 
 def default_workers(dialect: str) -> int:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Annotated
 
 import typer
 
 from keepwell.cli.app import app
-from keepwell.cli.common import console, database, fail
-from keepwell.config import get_settings
-from keepwell.jobs.periodic import requeue_lost
-from keepwell.jobs.queue import create_jobs
+from keepwell.cli.common import database, fail
+from keepwell.jobs.worker import run
 from keepwell.store.db import SchemaBehind, require_current_schema
 
 
@@ -29,13 +26,4 @@ def worker_command(
     except SchemaBehind as exc:
         fail(str(exc), 1)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    settings = get_settings()
-    jobs = create_jobs(engine, settings)
-    # Jobs that a worker killed before held are gone from the queue: run them again.
-    requeue_lost(jobs, stale_after=timedelta(0))
-    where = "Redis" if settings.redis_url else f"the SQLite queue {jobs.huey.storage.filename}"
-    console.print(f"Keepwell worker: {workers} thread(s) on {where}")
-    consumer = jobs.huey.create_consumer(
-        workers=workers, worker_type="thread", initial_delay=0.05, max_delay=0.5
-    )
-    consumer.run()  # returns on SIGINT or SIGTERM, once the running jobs finish
+    run(engine, workers)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from huey.consumer import Consumer
 from sqlalchemy import Engine
 
 from keepwell.config import Settings
+from keepwell.jobs.draining import Doorbell
 from keepwell.store.db import sqlite_path
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class Jobs:
     huey: Huey
     engine: Engine
     tasks: dict[str, Any]
+    _doorbell: Doorbell | None = field(default=None, init=False)
 
     def apply_delivery(self, delivery_id: int) -> None:
         """Enqueue the job that applies one stored delivery (issue 15 §1)."""
@@ -71,11 +73,24 @@ class Jobs:
 
         send_recompute(self, job_id)
 
-    def apply_deliveries(self, delivery_ids: list[int]) -> None:
-        """Enqueue one job for deliveries stored together (they are applied together)."""
-        from keepwell.jobs.tasks import APPLY_DELIVERIES
+    def apply_pending(self) -> None:
+        """Enqueue the job that applies every pending delivery, in rounds (`draining`)."""
+        from keepwell.jobs.tasks import APPLY_PENDING
 
-        self.tasks[APPLY_DELIVERIES](delivery_ids)
+        self.tasks[APPLY_PENDING]()
+
+    def deliveries_stored(self) -> None:
+        """Deliveries were stored: `apply_pending`, once for many calls close together."""
+        from keepwell.jobs.tasks import APPLY_PAUSE
+
+        if self._doorbell is None:
+            self._doorbell = Doorbell(self.apply_pending, APPLY_PAUSE)
+        self._doorbell.press()
+
+    def close(self) -> None:
+        """Enqueue now what a doorbell would later (the process is stopping)."""
+        if self._doorbell is not None:
+            self._doorbell.close()
 
 
 def create_jobs(engine: Engine, settings: Settings, *, name: str | None = None) -> Jobs:

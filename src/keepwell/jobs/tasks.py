@@ -20,6 +20,7 @@ from keepwell.config import Settings
 from keepwell.integrations.slack import SOURCE as SLACK
 from keepwell.integrations.slack import apply as slack
 from keepwell.jobs import recompute
+from keepwell.jobs.draining import Drainer
 from keepwell.jobs.periodic import EVERY_MINUTE
 from keepwell.services import deliveries, jobs
 from keepwell.services.company_settings import effective
@@ -28,11 +29,14 @@ from keepwell.services.deliveries import StoredDelivery
 log = logging.getLogger(__name__)
 
 APPLY_DELIVERY = "apply_delivery"
-APPLY_DELIVERIES = "apply_deliveries"
+APPLY_PENDING = "apply_pending"
+# Rounds of applying deliveries start at least this far apart (`draining`): a burst's
+# deliveries wait up to this long, in exchange for far fewer, larger rounds.
+APPLY_PAUSE = 0.05
 # Jobs recorded only when they fail: a delivery is its own record (`deliveries`), and
 # thousands a minute of "done" rows would bury what the admin looks for; so would a row a
 # minute for each periodic task run every minute.
-QUIET_WHEN_DONE = {APPLY_DELIVERY, APPLY_DELIVERIES, *EVERY_MINUTE}
+QUIET_WHEN_DONE = {APPLY_DELIVERY, APPLY_PENDING, *EVERY_MINUTE}
 # Jobs that keep their own record, progress included (`services.jobs.claim`): the signals
 # leave them alone.
 SELF_RECORDED = {recompute.RECOMPUTE}
@@ -65,18 +69,22 @@ def register(huey: Huey, engine: Engine, settings: Settings) -> dict[str, Any]:
     def apply_delivery(delivery_id: int) -> None:
         deliveries.apply_delivery(engine, delivery_id, sources, datetime.now(UTC))
 
-    @huey.task(name=APPLY_DELIVERIES)
-    def apply_deliveries(delivery_ids: list[int]) -> None:
-        # Deliveries stored together: the first claims the others with it. One that fails
-        # is retried on its own, by its own job, with backoff.
-        failed = deliveries.apply_many(engine, delivery_ids, sources, datetime.now(UTC))
-        for delivery_id in failed:
-            apply_delivery.schedule((delivery_id,), delay=deliveries.RETRY_DELAY)
+    def one_round() -> bool:
+        round_ = deliveries.apply_oldest(engine, sources, datetime.now(UTC))
+        if round_.failed is not None:  # retried on its own, by its own job, with backoff
+            apply_delivery.schedule((round_.failed,), delay=deliveries.RETRY_DELAY)
+        return round_.found
+
+    drainer = Drainer(one_round, APPLY_PAUSE)
+
+    @huey.task(name=APPLY_PENDING)
+    def apply_pending() -> None:
+        drainer.drain()
 
     _record_jobs(huey, engine)
     return {
         APPLY_DELIVERY: apply_delivery,
-        APPLY_DELIVERIES: apply_deliveries,
+        APPLY_PENDING: apply_pending,
         **recompute.register(huey, engine, settings),
     }
 

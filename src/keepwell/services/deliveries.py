@@ -7,9 +7,10 @@ in the same transaction. A worker killed in the middle leaves nothing of it writ
 delivery pending, and it is run again (the periodic sweep re-enqueues what waits too long).
 Applying is idempotent besides: it goes through the import, keyed by the source's ids.
 
-Fresh deliveries of one source are applied together (up to `BATCH` in one transaction: one
-import instead of hundreds); if that fails, the job's own delivery is applied alone, so one
-bad delivery never holds the others back: each has its own job.
+Pending deliveries of one source are applied together (`apply_oldest`: up to `BATCH` in one
+transaction, one import instead of hundreds); if that fails, the oldest is applied alone, so
+one bad delivery never holds the others back: it fails on its own, and is retried by a job
+of its own.
 """
 
 from __future__ import annotations
@@ -137,6 +138,18 @@ def apply_delivery(
     ended in, or None when it was not pending (applied by another job, say). Raises
     `DeliveryFailed` when it failed and will be tried again; after the last attempt it is
     dead, and nothing is raised."""
+    return _apply_or_fail(engine, delivery_id, appliers, now).state
+
+
+@dataclass(frozen=True)
+class _Applied:
+    state: str | None  # of the delivery asked for; None: it was not pending
+    taken: int  # deliveries the transaction took, that one included
+
+
+def _apply_or_fail(
+    engine: Engine, delivery_id: int, appliers: dict[str, Applier], now: datetime
+) -> _Applied:
     error: BaseException
     try:
         return _apply(engine, delivery_id, appliers, now, BATCH)
@@ -151,38 +164,32 @@ def apply_delivery(
     state = _record_failure(engine, delivery_id, error, now)
     if state == FAILED:
         raise DeliveryFailed(f"delivery {delivery_id}: {type(error).__name__}: {error}") from error
-    return state
+    return _Applied(state, 1)
 
 
-def apply_many(
-    engine: Engine, delivery_ids: Sequence[int], appliers: dict[str, Applier], now: datetime
-) -> list[int]:
-    """Apply deliveries stored together: the oldest still waiting claims the others with it
-    (`apply_delivery`), until none is left waiting. Returns those that failed (each to be
-    retried on its own)."""
-    failed: list[int] = []
-    remaining = list(delivery_ids)
-    while remaining:
-        waiting = _still_waiting(engine, remaining)
-        if not waiting:
-            break
-        try:
-            apply_delivery(engine, waiting[0], appliers, now)
-        except DeliveryFailed:
-            failed.append(waiting[0])
-        remaining = waiting[1:]
-    return failed
+@dataclass(frozen=True)
+class Round:
+    """One round of `apply_oldest`."""
+
+    found: bool  # a delivery was pending: there may be more
+    taken: int = 0  # deliveries this round applied or held
+    failed: int | None = None  # the one that failed, to retry on its own with backoff
 
 
-def _still_waiting(engine: Engine, delivery_ids: list[int]) -> list[int]:
+def apply_oldest(engine: Engine, appliers: dict[str, Applier], now: datetime) -> Round:
+    """Apply the oldest pending delivery and the pending ones of its source after it (up to
+    `BATCH`, in one transaction: the cost of a round is mostly fixed, so a round that takes
+    200 costs about what one that takes 10 does)."""
     with transaction(engine) as session:
-        return list(
-            session.scalars(
-                select(Delivery.id)
-                .where(Delivery.id.in_(delivery_ids), Delivery.state.in_((PENDING, FAILED)))
-                .order_by(Delivery.id)
-            )
+        oldest = session.scalar(
+            select(Delivery.id).where(Delivery.state == PENDING).order_by(Delivery.id).limit(1)
         )
+    if oldest is None:
+        return Round(found=False)
+    try:
+        return Round(found=True, taken=_apply_or_fail(engine, oldest, appliers, now).taken)
+    except DeliveryFailed:
+        return Round(found=True, failed=oldest)
 
 
 class _NothingElse(Exception):
@@ -191,12 +198,12 @@ class _NothingElse(Exception):
 
 def _apply(
     engine: Engine, delivery_id: int, appliers: dict[str, Applier], now: datetime, limit: int
-) -> str | None:
+) -> _Applied:
     with transaction(engine, writes=True) as session:
         _one_applier_at_a_time(session)
         own = _claim(session, delivery_id)
         if own is None:
-            return None
+            return _Applied(None, 0)
         batch = [own, *_claim_fresh(session, own, limit - 1)]
         try:
             held = appliers[own.source](session, batch)
@@ -208,7 +215,7 @@ def _apply(
         for delivery in batch:
             if delivery.id in held:
                 _mark_held(session, delivery.id, held[delivery.id])
-    return HELD if delivery_id in held else APPLIED
+    return _Applied(HELD if delivery_id in held else APPLIED, len(batch))
 
 
 def _one_applier_at_a_time(session: Session) -> None:

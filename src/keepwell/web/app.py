@@ -20,7 +20,8 @@ from keepwell.web.api.schemas import Health
 from keepwell.web.auth import current_user
 from keepwell.web.deps import SessionDep, refuse_nul
 from keepwell.web.integrations import slack as slack_events
-from keepwell.web.jobs import consuming
+from keepwell.web.integrations.direct import DirectEndpoints
+from keepwell.web.jobs import consuming, enqueuing
 from keepwell.web.page_cache import PageCache
 from keepwell.web.security import SecurityHeaders, with_inline_script_hashes
 
@@ -42,13 +43,14 @@ def create_app(engine: Engine, *, run_jobs: bool = False) -> FastAPI:
         docs_url=None,  # served below from vendored files: no CDN
         redoc_url=None,
         dependencies=[Depends(refuse_nul)],
-        lifespan=consuming if run_jobs else None,
+        lifespan=consuming if run_jobs else enqueuing,
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.page_cache = PageCache(engine, get_settings().page_cache_seconds)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(DirectEndpoints, routes={slack_events.EVENTS: slack_events.answer_event})
     signed_in = [Depends(current_user)]  # every /api route: 401 without credentials
     app.include_router(records.router, dependencies=signed_in)
     app.include_router(reports.router, dependencies=signed_in)

@@ -14,7 +14,6 @@ FACTORY = "keepwell.web.factory:create_app_from_settings"
 
 def create_app_from_settings() -> FastAPI:
     """The app on the configured database, never migrating it (`SchemaBehind` if behind).
-    Without Redis each worker consumes the embedded job queue in threads of its own (any
-    number of consumers may: README "Background jobs"); with Redis, `keepwell worker` does."""
-    settings = get_settings()
-    return create_app(make_engine(settings.database_url), run_jobs=not settings.redis_url)
+    It runs no jobs: a jobs process does (`keepwell serve` starts one on the embedded
+    queue; with Redis, `keepwell worker` processes)."""
+    return create_app(make_engine(get_settings().database_url))

@@ -29,6 +29,19 @@ async def consuming(app: FastAPI) -> AsyncIterator[None]:
     consumer = start_consumer(jobs)
     requeue_lost(jobs, stale_after=timedelta(0))  # jobs held by a process killed before
     try:
-        yield
+        async with enqueuing(app):
+            yield
     finally:
         stop_consumer(consumer)
+
+
+@asynccontextmanager
+async def enqueuing(app: FastAPI) -> AsyncIterator[None]:
+    """The lifespan of an app that enqueues: what it would enqueue a moment later (the
+    deliveries' doorbell) is enqueued as it stops."""
+    try:
+        yield
+    finally:
+        jobs: Jobs | None = getattr(app.state, "jobs", None)
+        if jobs is not None:
+            jobs.close()

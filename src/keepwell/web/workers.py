@@ -9,17 +9,16 @@ PostgreSQL book). Here each worker listens on a socket of its own, all on the sa
 
 from __future__ import annotations
 
-import ctypes
 import multiprocessing
 import os
 import signal
 import socket
-import sys
 from multiprocessing.connection import wait
 from typing import Any
 
 import uvicorn
 
+from keepwell.jobs.worker import end_with
 from keepwell.web.factory import FACTORY
 
 BACKLOG = 2048  # uvicorn's default
@@ -92,20 +91,9 @@ def _listening(host: str, port: int) -> socket.socket:
 
 
 def _worker(sock: socket.socket, log_config: dict[str, Any], parent: int, access_log: bool) -> None:
-    _end_with(parent)
+    end_with(parent)
     config = uvicorn.Config(
         FACTORY, factory=True, loop="uvloop", http="httptools", log_config=log_config,
         access_log=access_log,
     )  # fmt: skip
     uvicorn.Server(config).run(sockets=[sock])
-
-
-def _end_with(parent: int) -> None:
-    """A worker whose parent is killed outright (no chance to stop it) ends too, on Linux:
-    it would otherwise go on serving the port alone."""
-    if sys.platform != "linux":
-        return
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
-    if os.getppid() != parent:  # it died before prctl took effect
-        raise SystemExit(0)

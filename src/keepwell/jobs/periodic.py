@@ -1,6 +1,6 @@
 """Every periodic task, registered in one place. Add yours to `register`.
 
-Each runs on the consumer's scheduler (inside `keepwell serve`, or in `keepwell worker`
+Each runs on the consumer's scheduler (in the jobs process of `keepwell serve`, or in `keepwell worker`
 processes: Huey's scheduler enqueues a periodic task once per consumer, so with several
 workers each must be safe to run twice at once, as these are).
 

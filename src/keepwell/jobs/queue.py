@@ -1,7 +1,7 @@
 """The job queue, built from the settings in one place.
 
 Embedded (the default): a SQLite queue in a file beside the database (`keepwell-jobs.db` next
-to `keepwell.db`, or `KEEPWELL_JOBS_PATH`), consumed by threads inside `keepwell serve`.
+to `keepwell.db`, or `KEEPWELL_JOBS_PATH`), consumed by the jobs process `keepwell serve` starts.
 Production: Redis (`KEEPWELL_REDIS_URL`), consumed by `keepwell worker` processes. The same
 tasks either way (`keepwell.jobs.tasks`).
 """

@@ -33,8 +33,8 @@ def create_app(engine: Engine, *, run_jobs: bool = False) -> FastAPI:
     """The app on a migrated database. It never migrates (`keepwell migrate` and `serve` do,
     before it starts): on a schema behind, it refuses to start (`SchemaBehind`).
 
-    `run_jobs`: consume the job queue in threads of this process (`keepwell serve` on the
-    embedded SQLite queue), started and stopped with the app."""
+    `run_jobs`: consume the job queue in threads of this process, started and stopped with
+    the app (tests, and an app embedded elsewhere; `keepwell serve` runs a jobs process)."""
     require_current_schema(engine)
     app = FastAPI(
         title="Keepwell",

@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     alert_from_email: str = "keepwell@localhost"
     alert_lead_seconds: int = Field(900, ge=0)  # business seconds before a first response is due
     # Background jobs (issue 15): Redis when set, run by `keepwell worker`; otherwise a SQLite
-    # queue beside the database (or at `jobs_path`), run by the jobs process `keepwell serve` starts.
+    # queue beside the database (or at `jobs_path`), run by the jobs process of `keepwell serve`.
     redis_url: str | None = None
     jobs_path: str | None = None
     jobs_queue: str = "keepwell"  # the queue's name: Redis keys start with it

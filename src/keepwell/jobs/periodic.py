@@ -1,8 +1,8 @@
 """Every periodic task, registered in one place. Add yours to `register`.
 
-Each runs on the consumer's scheduler (in the jobs process of `keepwell serve`, or in `keepwell worker`
-processes: Huey's scheduler enqueues a periodic task once per consumer, so with several
-workers each must be safe to run twice at once, as these are).
+Each runs on the consumer's scheduler (in the jobs process of `keepwell serve`, or in
+`keepwell worker` processes: Huey's scheduler enqueues a periodic task once per consumer, so
+with several workers each must be safe to run twice at once, as these are).
 
 The schedules are matched in UTC (the queue is built with Huey's `utc=True`, its default), so
 the daily health of the company's day is asked for every hour and done by the first run after

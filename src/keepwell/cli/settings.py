@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import tomllib
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -48,9 +49,8 @@ def show_command(
     """Every rule setting in force, and where it comes from: saved here (by the settings
     pages or `keepwell settings set`), the environment, or the default."""
     with transaction(database()) as session:
-        shown = rules(session)
         try:
-            rows = [_row(shown, key) for key in cs.KEYS]
+            rows = [_row(setting) for setting in cs.in_force(rules(session))]
         except TargetsError as exc:
             fail(str(exc))
     if as_json:
@@ -61,16 +61,10 @@ def show_command(
         console.print(escape(line), highlight=False, soft_wrap=True)
 
 
-def _row(shown: cs.Rules, key: str) -> dict[str, Any]:
-    saved = shown.saved.get(key)
-    return {
-        "key": key,
-        "value": shown.value(key),
-        "source": shown.source(key),
-        "variable": cs.VARIABLES[key],
-        "saved_by": saved.by if saved else None,
-        "saved_at": saved.at.isoformat() if saved else None,
-    }
+def _row(setting: cs.InForce) -> dict[str, Any]:
+    row = asdict(setting)
+    row["saved_at"] = setting.saved_at.isoformat() if setting.saved_at else None
+    return row
 
 
 def _compact(value: Any) -> str:

@@ -151,6 +151,29 @@ def effective(session: Session, environment: Settings) -> Rules:
     return Rules(environment, {key: saved[key] for key in KEYS if key in saved})
 
 
+@dataclass(frozen=True)
+class InForce:
+    """One key as `keepwell settings show` and `GET /api/settings` describe it."""
+
+    key: str
+    value: Any
+    source: str  # SAVED, ENVIRONMENT or DEFAULT
+    variable: str  # the environment variable that gives its default
+    saved_by: str | None
+    saved_at: datetime | None
+
+
+def in_force(rules: Rules) -> list[InForce]:
+    """Every key's value in force and where it comes from (TargetsError when the
+    environment's targets file cannot be read)."""
+    return [
+        InForce(key, rules.value(key), rules.source(key), VARIABLES[key],
+                saved.by if (saved := rules.saved.get(key)) else None,
+                saved.at if saved else None)
+        for key in KEYS
+    ]  # fmt: skip
+
+
 def _loaded(key: str, value: Any) -> Any:
     # SQLite's JSON column has numeric affinity: a saved 3.0 reads back as 3
     if key == SLA_RESOLUTION and isinstance(value, int | float):

@@ -15,7 +15,16 @@ from keepwell.config import get_settings
 from keepwell.services import browse
 from keepwell.store.db import make_sessionmaker, require_current_schema
 from keepwell.web import pages
-from keepwell.web.api import actions, inbox, records, reports, reviews, schedules, scorecards
+from keepwell.web.api import (
+    actions,
+    inbox,
+    records,
+    reports,
+    reviews,
+    rules,
+    schedules,
+    scorecards,
+)
 from keepwell.web.api.schemas import Health
 from keepwell.web.auth import current_user
 from keepwell.web.deps import SessionDep, refuse_nul
@@ -59,6 +68,7 @@ def create_app(engine: Engine, *, run_jobs: bool = False) -> FastAPI:
     app.include_router(reviews.router, dependencies=signed_in)
     app.include_router(actions.router, dependencies=signed_in)
     app.include_router(schedules.router, dependencies=signed_in)
+    app.include_router(rules.router, dependencies=signed_in)
     app.include_router(slack_events.router)  # signed by Slack: no user session
     pages.install(app)
 

@@ -180,6 +180,10 @@ def require(action: Action) -> Callable[[User], User]:
     return dependency
 
 
+# An admin, for the settings' API (`require(Action.ADMINISTER)`).
+AdminUser = Annotated[User, Depends(require(Action.ADMINISTER))]
+
+
 # -- scorecards: managers and admins read all, a CSM only their own, a viewer none
 
 

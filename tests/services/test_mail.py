@@ -1,11 +1,17 @@
 import mailbox
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from book import BASICS, CONTACT, load
 from keepwell.domain.sla import SlaTargets
+from keepwell.ingest.jsonl import LineError
+from keepwell.integrations.email import apply as email_apply
+from keepwell.services.importing import ImportRejected
 from keepwell.services.mail import MailSettings, held_mail, import_path, map_domain
 from keepwell.store.db import transaction
 from keepwell.store.models import Mail, Message, Request
@@ -186,3 +192,46 @@ def test_a_client_message_with_html_and_a_script_arrives_as_plain_text(
         text = session.get(Message, "email:<h@acme.example>").text
     assert text == "Export fails again"  # the quoted block is cut too
     assert "<" not in text and "evil" not in text
+
+
+def test_a_mailbox_imported_again_and_a_mail_twice_in_it_are_duplicates(
+    engine: Engine, tmp_path: Path
+) -> None:
+    load(engine, *BASICS[:-1], JOE)
+    box = mailbox.mbox(tmp_path / "all.mbox")
+    box.add(mail("m1@acme.example", "joe@acme.example", "ana@example.com"))
+    box.add(mail("m1@acme.example", "joe@acme.example", "ana@example.com"))
+    box.close()
+    first = imported(engine, tmp_path / "all.mbox")
+    assert (first.applied, first.duplicate) == (1, 1)
+    again = imported(engine, tmp_path / "all.mbox")
+    assert (again.applied, again.duplicate) == (0, 2)
+    assert len(messages(engine)) == 1
+
+
+def test_a_mail_the_import_refuses_fails_alone_and_the_rest_of_its_batch_is_applied(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load(engine, *BASICS[:-1], JOE)
+    real = email_apply.import_lines
+
+    def refusing_poison(session: Session, lines: list[bytes], **options: Any) -> Any:
+        if any(b"poison" in line for line in lines):
+            raise ImportRejected([LineError(1, "text", "poisoned")])
+        return real(session, lines, **options)
+
+    monkeypatch.setattr(email_apply, "import_lines", refusing_poison)
+    box = mailbox.mbox(tmp_path / "all.mbox")
+    box.add(mail("m1@acme.example", "joe@acme.example", "ana@example.com"))
+    box.add(mail("m2@acme.example", "joe@acme.example", "ana@example.com", body="poison"))
+    box.add(mail("m3@acme.example", "joe@acme.example", "ana@example.com", body="Again"))
+    box.close()
+    summary = imported(engine, tmp_path / "all.mbox")
+    assert (summary.applied, summary.failed) == (2, 1)
+    assert [m[0] for m in messages(engine)] == [
+        "email:<m1@acme.example>",
+        "email:<m3@acme.example>",
+    ]
+    with transaction(engine) as session:
+        poisoned = session.get_one(Mail, "email:<m2@acme.example>")
+        assert (poisoned.state, poisoned.error) == ("failed", "text: poisoned")

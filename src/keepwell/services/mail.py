@@ -24,7 +24,7 @@ from keepwell.integrations.email.apply import (
     MailSummary,
     apply_held,
     load_directory,
-    receive,
+    receive_many,
 )
 from keepwell.store.db import transaction
 from keepwell.store.models import Account, Mail, Mailbox, MailDomain
@@ -106,10 +106,11 @@ def _receive_into(
     received: Iterable[datetime | None] | None = None,
 ) -> None:
     directory = load_directory(session, settings.team_domains)
-    times = list(received) if received is not None else None
-    for index, raw in enumerate(raws):
-        at = (times[index] if times else None) or now
-        summary.count(receive(session, raw, at, directory, settings.targets))
+    raws = list(raws)
+    times = list(received) if received is not None else [None] * len(raws)
+    mails = [(raw, at or now) for raw, at in zip(raws, times, strict=True)]
+    for state in receive_many(session, mails, directory, settings.targets):
+        summary.count(state)
 
 
 def poll_once(engine: Engine, url: str, settings: MailSettings, now: datetime) -> MailSummary:

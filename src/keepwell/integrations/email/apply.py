@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from keepwell.domain.sla import SlaTargets
-from keepwell.integrations.email.parse import ParsedMail, parse_mail
+from keepwell.integrations.email.parse import ParsedMail, mail_id_of, parse_mail
 from keepwell.services.importing import ImportRejected, import_lines
 from keepwell.store.models import Contact, Mail, MailDomain, Message, User
 
@@ -98,18 +98,58 @@ class MailSummary:
             setattr(self, state, getattr(self, state) + getattr(other, state))
 
 
-def receive(
+def receive_many(
     session: Session,
-    raw: bytes,
-    received_at: datetime,
+    mails: Iterable[tuple[bytes, datetime]],
     directory: Directory,
     targets: SlaTargets,
-) -> str:
-    """Store one mail and file it: "applied", "held", "failed", or "duplicate" when its
-    Message-ID is known already (nothing changes)."""
-    parsed = parse_mail(raw)
-    if session.get(Mail, parsed.id) is not None:
-        return "duplicate"
+) -> list[str]:
+    """Store mails (raw, received at) and file them, in order, as if one after the other:
+    "applied", "held", "failed", or "duplicate" when a Message-ID is known already (nothing
+    changes). The messages of all that match an account go through one import (an
+    import's cost is mostly fixed: one per mail made a mailbox import crawl). If the import
+    refuses any, each is imported on its own, so one bad mail fails alone."""
+    outcomes: list[str | Mail] = []  # a state, or the mail whose import decides it
+    filed: list[tuple[Mail, dict[str, object]]] = []
+    threads: dict[str, str] = {}  # this batch's threads and their accounts, not yet imported
+    named = [(mail_id_of(raw), raw, received_at) for raw, received_at in mails]
+    seen = _stored_ids(session, [mail_id for mail_id, _, _ in named])  # and this batch's
+    for mail_id, raw, received_at in named:
+        if mail_id in seen:  # known before the whole parse
+            outcomes.append("duplicate")
+            continue
+        parsed = parse_mail(raw)
+        # The headers read alone and whole agree on the id but for a header too broken to
+        # read the same way twice: then the whole parse's id is checked on its own.
+        if parsed.id != mail_id and (parsed.id in seen or _is_stored(session, parsed.id)):
+            outcomes.append("duplicate")
+            continue
+        seen.add(parsed.id)
+        mail = _stored(session, raw, parsed, received_at)
+        line = _line_for(session, mail, parsed, directory, threads)
+        if line is None:
+            outcomes.append(HELD)
+            continue
+        threads[mail.thread_id] = str(line["account"])
+        filed.append((mail, line))
+        outcomes.append(mail)
+    refused = _import_filed(session, filed, targets)
+    return [
+        outcome if isinstance(outcome, str) else FAILED if outcome in refused else APPLIED
+        for outcome in outcomes
+    ]
+
+
+def _is_stored(session: Session, mail_id: str) -> bool:
+    return session.get(Mail, mail_id) is not None
+
+
+def _stored_ids(session: Session, ids: list[str]) -> set[str]:
+    """Which of these mail ids are stored already."""
+    return set(session.scalars(select(Mail.id).where(Mail.id.in_(set(ids)))))
+
+
+def _stored(session: Session, raw: bytes, parsed: ParsedMail, received_at: datetime) -> Mail:
     mail = Mail(
         id=parsed.id,
         received_at=received_at,
@@ -122,20 +162,52 @@ def receive(
     )
     session.add(mail)
     session.flush()
-    return file_mail(session, mail, parsed, directory, targets)
+    return mail
 
 
-def file_mail(
-    session: Session, mail: Mail, parsed: ParsedMail, directory: Directory, targets: SlaTargets
-) -> str:
-    """Apply a stored mail as a message if an account matches; else leave it held."""
+def _line_for(
+    session: Session,
+    mail: Mail,
+    parsed: ParsedMail,
+    directory: Directory,
+    batch_threads: dict[str, str] | None = None,
+) -> dict[str, object] | None:
+    """The mail's message line, its thread and account set on it; None (held) when no
+    account matches."""
     thread_id, thread_account = _known_thread(session, parsed)
+    if thread_account is None and batch_threads:
+        thread_account = batch_threads.get(thread_id)
     mail.thread_id = thread_id
     line = _message_line(parsed, directory, thread_id, thread_account, mail.received_at)
     if line is None:
         mail.state, mail.error = HELD, "no account matches the sender or the recipients"
-        return HELD
+        return None
     mail.account_id = str(line["account"])
+    return line
+
+
+def _import_filed(
+    session: Session, filed: list[tuple[Mail, dict[str, object]]], targets: SlaTargets
+) -> set[Mail]:
+    """Import the filed mails' lines, together if the import takes them all, else one by
+    one; the mails it refused (marked failed, with the import's errors)."""
+    if not filed:
+        return set()
+    try:
+        with session.begin_nested():
+            import_lines(session, [orjson.dumps(line) for _, line in filed], targets=targets)
+    except ImportRejected:
+        refused = set()
+        for mail, line in filed:
+            if _import_one(session, mail, line, targets) == FAILED:
+                refused.add(mail)
+        return refused
+    for mail, _ in filed:
+        mail.state, mail.error = APPLIED, None
+    return set()
+
+
+def _import_one(session: Session, mail: Mail, line: dict[str, object], targets: SlaTargets) -> str:
     try:
         with session.begin_nested():  # a refused mail leaves the rest of the batch alone
             import_lines(session, [orjson.dumps(line)], targets=targets)
@@ -145,6 +217,16 @@ def file_mail(
         return FAILED
     mail.state, mail.error = APPLIED, None
     return APPLIED
+
+
+def file_mail(
+    session: Session, mail: Mail, parsed: ParsedMail, directory: Directory, targets: SlaTargets
+) -> str:
+    """Apply a stored mail as a message if an account matches; else leave it held."""
+    line = _line_for(session, mail, parsed, directory)
+    if line is None:
+        return HELD
+    return _import_one(session, mail, line, targets)
 
 
 def apply_held(session: Session, directory: Directory, targets: SlaTargets) -> MailSummary:

@@ -17,6 +17,11 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 MakeToken = Callable[..., str]  # the token_for fixture: (role, email=, user_id=) -> token
 
 
+def bearer(token: str) -> dict[str, str]:
+    """The header of an API call with `token`."""
+    return {"Authorization": f"Bearer {token}"}
+
+
 def ensure_user(engine: Engine, email: str, role: str, user_id: str | None = None) -> str:
     """A user who signs in with PASSWORD (added unless the email exists, e.g. imported from a
     book: then only given the password if they have none); their id."""

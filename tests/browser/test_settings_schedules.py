@@ -81,4 +81,4 @@ def _save(admin: Any, hours: dict[str, str]) -> None:
     for day, value in hours.items():
         admin.get_by_label(day, exact=True).fill(value)
     admin.get_by_role("button", name="Save the version").click()
-    expect(admin.locator("#job")).to_contain_text("Recompute done", timeout=90_000)
+    expect(admin.locator("#recompute")).to_contain_text("Recompute done", timeout=90_000)

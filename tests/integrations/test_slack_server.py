@@ -72,6 +72,56 @@ def test_keepwell_serve_applies_a_signed_event_with_its_own_jobs(
     assert "Application shutdown complete" in log.read_text()
 
 
+def test_a_jobs_process_that_dies_is_started_again_and_applies_what_came_meanwhile(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    load(engine, *SLACK_BOOK)
+    slack.map_channel(engine, CHANNEL, "acme", datetime.now(UTC))
+    port = _free_port()
+    env = {**os.environ, "KEEPWELL_DATABASE_URL": database_url,
+           "KEEPWELL_SLACK_SIGNING_SECRET": SECRET,
+           "KEEPWELL_JOBS_PATH": str(tmp_path / "jobs.db")}  # fmt: skip
+    env.pop("KEEPWELL_REDIS_URL", None)
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [*KEEPWELL, "serve", "--port", str(port)], env=env, stdout=out, stderr=out
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert wait_for(lambda: _up(base), 30), log.read_text()
+        assert wait_for(lambda: _jobs_children(server.pid), 30), log.read_text()
+        (first,) = _jobs_children(server.pid)
+        os.kill(first, signal.SIGKILL)
+        body = body_of(envelope(message("1712345678.000200")))
+        response = httpx.post(
+            f"{base}/integrations/slack/events", content=body, headers=signed(body)
+        )
+        assert response.status_code == 200  # stored while no jobs process runs
+        assert wait_for(lambda: _messages(engine) == 1, 60), log.read_text()
+        assert first not in _jobs_children(server.pid)
+        assert "the jobs process ended" in log.read_text()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) in (0, -signal.SIGTERM), log.read_text()
+
+
+def _jobs_children(pid: int) -> list[int]:
+    """The server's jobs process (its children but multiprocessing's resource tracker)."""
+    return [
+        child
+        for child in _children(pid)
+        if _running(child) and b"resource_tracker" not in _cmdline(child)
+    ]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _children(pid: int) -> list[int]:
     tasks = Path(f"/proc/{pid}/task").iterdir()
     return [int(child) for task in tasks for child in (task / "children").read_text().split()]

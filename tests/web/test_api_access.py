@@ -11,7 +11,7 @@ from keepwell.services.tokens import list_tokens, revoke_token
 from keepwell.services.users import deactivate, find_user
 from keepwell.store.db import transaction
 from keepwell.web.app import create_app
-from people import NOW, MakeToken, ensure_user, sign_in
+from people import NOW, MakeToken, bearer, ensure_user, sign_in
 
 MONTH = {"month": "2026-10", "as_of": "2026-11-05T12:00:00Z"}
 
@@ -21,10 +21,6 @@ def client(engine: Engine) -> Iterator[TestClient]:
     load(engine, *BASICS)  # u-ana (csm, ana@example.com) reports to u-kyle (manager)
     with TestClient(create_app(engine)) as client:
         yield client
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.mark.parametrize(

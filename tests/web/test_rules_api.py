@@ -3,36 +3,21 @@ service the settings pages and `keepwell settings` use: checked, audited, recomp
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from book import BASICS, load
-from keepwell.config import get_settings
 from keepwell.services.jobs import get_job
 from keepwell.store.db import transaction
 from keepwell.store.models import AuditEntry
-from keepwell.web.app import create_app
-from people import MakeToken
+from people import MakeToken, bearer
 
 FIRST_RESPONSE = "/api/settings/sla_first_response_seconds"
 
 
 @pytest.fixture
-def client(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("KEEPWELL_JOBS_PATH", str(tmp_path / "jobs.db"))
-    get_settings.cache_clear()
-    load(engine, *BASICS)
-    with TestClient(create_app(engine)) as client:
-        yield client
-    get_settings.cache_clear()
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+def client(basics_client: TestClient) -> TestClient:
+    return basics_client
 
 
 def test_an_admin_reads_every_setting_and_where_it_comes_from(

@@ -3,19 +3,13 @@ admin only; a bad version answers 422 naming the field as the import names it.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from book import BASICS, load
-from keepwell.config import get_settings
 from keepwell.services.jobs import get_job
 from keepwell.store.db import transaction
-from keepwell.web.app import create_app
-from people import MakeToken
+from people import MakeToken, bearer
 
 WEEK = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
 VERSION = {"timezone": "America/New_York", "week": WEEK, "holidays": {"country": "US"}}
@@ -23,17 +17,8 @@ PUT = "/api/schedules/ny-9-17/versions/2026-11-02"
 
 
 @pytest.fixture
-def client(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("KEEPWELL_JOBS_PATH", str(tmp_path / "jobs.db"))
-    get_settings.cache_clear()
-    load(engine, *BASICS)
-    with TestClient(create_app(engine)) as client:
-        yield client
-    get_settings.cache_clear()
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+def client(basics_client: TestClient) -> TestClient:
+    return basics_client
 
 
 def test_an_admin_lists_the_schedules_and_a_weeks_hours(

@@ -147,10 +147,10 @@ def test_saving_a_version_stores_it_as_the_import_would_audits_it_and_queues_the
     assert job is not None and (job.name, job.state) == ("recompute", "queued")
     assert orjson.loads(job.args or "")["kinds"] == ["sla", "health", "scorecards"]
     page = app_client.get(answer.headers["location"])
-    assert f'hx-get="/settings/schedules/jobs/{job_id}"' in page.text
+    assert f'hx-get="/settings/recompute/{job_id}"' in page.text
     assert "Recompute queued" in page.text
-    fragment = app_client.get(f"/settings/schedules/jobs/{job_id}")
-    assert fragment.status_code == 200 and 'id="job"' in fragment.text
+    fragment = app_client.get(f"/settings/recompute/{job_id}")
+    assert fragment.status_code == 200 and 'id="recompute"' in fragment.text
 
 
 def test_a_version_on_a_date_that_has_one_replaces_it(

@@ -14,17 +14,13 @@ from sqlalchemy import Engine, select
 from keepwell.domain.scorecard import RATED_METRICS
 from keepwell.store.db import transaction
 from keepwell.store.models import AuditEntry, Review
-from people import MakeToken, csrf_of, ensure_user, sign_in
+from people import MakeToken, bearer, csrf_of, ensure_user, sign_in
 from writebook import EMAILS
 
 MONTH = "2026-10"
 AS_OF = "2026-11-05T12:00:00Z"
 ALL_GREEN = dict.fromkeys(RATED_METRICS, "green")
 OTHER_MANAGER = "nora@example.com"  # a manager nobody reports to
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def put_review(

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import multiprocessing
 import os
-import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -20,7 +18,7 @@ from keepwell.cli.app import app
 from keepwell.cli.common import console, database, fail, rules
 from keepwell.cli.users import print_demo_sign_ins
 from keepwell.config import Settings, get_settings
-from keepwell.jobs.worker import run_beside_server
+from keepwell.jobs.worker import JobsProcess
 from keepwell.services.demo import give_demo_passwords, load_demo
 from keepwell.store.db import transaction
 from keepwell.store.models import Account
@@ -90,23 +88,17 @@ def _serve(count: int, host: str, port: int, access_log: bool) -> None:
 @contextmanager
 def _jobs_process(settings: Settings) -> Iterator[None]:
     """On the embedded queue, the jobs run in one process beside the web processes, for as
-    long as they serve; with Redis, `keepwell worker` processes run them."""
+    long as they serve (started again if it ends meanwhile); with Redis, `keepwell worker`
+    processes run them."""
     if settings.redis_url:
         yield
         return
-    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: no engine forked
-    jobs = spawn.Process(
-        target=run_beside_server, args=(os.getpid(), JOB_THREADS), name="keepwell-jobs"
-    )
+    jobs = JobsProcess(JOB_THREADS)
     jobs.start()
     try:
         yield
     finally:
-        if jobs.exitcode is None and jobs.pid is not None:
-            os.kill(jobs.pid, signal.SIGTERM)  # running jobs finish first
-        jobs.join(timeout=60)
-        if jobs.exitcode is None:
-            jobs.kill()
+        jobs.stop()
 
 
 def default_workers(dialect: str) -> int:

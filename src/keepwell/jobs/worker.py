@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import multiprocessing
+import multiprocessing.process
 import os
 import signal
 import sys
+import threading
 from datetime import timedelta
+from multiprocessing.connection import wait
 
 from sqlalchemy import Engine
 
@@ -43,6 +47,66 @@ def run_beside_server(parent: int, threads: int) -> None:
     end_with(parent)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     run(make_engine(get_settings().database_url), threads)
+
+
+class JobsProcess:
+    """The jobs process of `keepwell serve`, kept running: one that ends while the server
+    runs (killed, out of memory, a crash) is started again after `restart_after` seconds,
+    and the log says so. `stop` lets the running jobs finish (SIGTERM), within `grace`."""
+
+    def __init__(self, threads: int, *, restart_after: float = 2.0, grace: float = 60) -> None:
+        self._threads = threads
+        self._restart_after = restart_after
+        self._grace = grace
+        self._stopping = threading.Event()
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._watcher = threading.Thread(target=self._watch, name="jobs-watcher", daemon=True)
+
+    def start(self) -> None:
+        self._process = self._spawn()
+        self._watcher.start()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def _spawn(self) -> multiprocessing.process.BaseProcess:
+        spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: no engine forked
+        process = spawn.Process(
+            target=run_beside_server, args=(os.getpid(), self._threads), name="keepwell-jobs"
+        )
+        process.start()
+        return process
+
+    def _watch(self) -> None:
+        # Waits on the process's sentinel, never joins it while running: `stop` reaps it,
+        # and two threads reaping one child would race (the loser may signal a reused pid).
+        while not self._stopping.is_set():
+            assert self._process is not None
+            if not wait([self._process.sentinel], timeout=0.5) or self._stopping.is_set():
+                continue
+            self._process.join()
+            log.error(
+                "the jobs process ended (exit code %s); starting it again in %g s",
+                self._process.exitcode, self._restart_after,
+            )  # fmt: skip
+            if self._stopping.wait(self._restart_after):
+                return
+            self._process = self._spawn()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._watcher.is_alive():
+            self._watcher.join()
+        process = self._process
+        if process is None:
+            return
+        if process.exitcode is None and process.pid is not None:
+            os.kill(process.pid, signal.SIGTERM)  # running jobs finish first
+        process.join(timeout=self._grace)
+        if process.exitcode is None:
+            process.kill()
+            process.join()
 
 
 def end_with(parent: int) -> None:

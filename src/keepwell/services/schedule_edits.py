@@ -256,7 +256,9 @@ def _stored_versions(session: Session, schedule_id: str) -> dict[date, Mapping[s
     query = select(VersionRow.effective, VersionRow.spec).where(
         VersionRow.schedule_id == schedule_id
     )
-    stored: dict[date, Mapping[str, Any]] = dict(session.execute(query).tuples().all())
+    stored: dict[date, Mapping[str, Any]] = {
+        effective: spec for effective, spec in session.execute(query)
+    }
     if not stored:
         raise UnknownSchedule(schedule_id)
     return stored

@@ -128,7 +128,7 @@ def add_version(schedule_id: str, request: Request, form: SignedInForm, now: Now
     query = urlencode(
         {"schedule": schedule_id, "week": saved.effective.isoformat(), "job": saved.job_id}
     )
-    return RedirectResponse(f"{PATH}?{query}#job", status_code=303)
+    return RedirectResponse(f"{PATH}?{query}#recompute", status_code=303)
 
 
 @router.post(PATH + "/{schedule_id}/preview", response_model=None)
@@ -152,19 +152,6 @@ def preview_version(
         except VersionInvalid as exc:
             return _render(request, principal, session, now, schedule_id, week, None,
                            errors=exc.errors, values=draft, status_code=422)  # fmt: skip
-
-
-@router.get(PATH + "/jobs/{job_id}", response_class=HTMLResponse)
-def job_progress(
-    job_id: str, request: Request, principal: PagePrincipal, session: SessionDep
-) -> HTMLResponse:
-    """The recompute's progress as a fragment, polled by htmx until it has finished."""
-    if refused := _refused(request, principal):
-        return refused
-    job = get_job(session, job_id)
-    if job is None:
-        raise HTTPException(404, f"no job {job_id}")
-    return page(request, "parts/job_progress.html", principal, job=job)
 
 
 @router.get(PATH + "/{schedule_id}/week.svg")

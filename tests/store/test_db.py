@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+from pathlib import Path
 
 import pytest
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-from sqlalchemy import Engine, inspect, make_url, text
+from sqlalchemy import Engine, event, inspect, make_url, text
+from sqlalchemy.exc import OperationalError
 
 from book import BASICS, load
-from keepwell.store.db import migration_transaction, transaction
+from keepwell.store.db import make_engine, migration_transaction, transaction
 
 
 class Abandoned(Exception):
@@ -54,3 +57,63 @@ def test_a_migration_may_recreate_a_table_that_others_refer_to(engine: Engine) -
     with engine.connect() as connection:
         assert connection.execute(text("SELECT id FROM accounts")).scalars().all() == ["acme"]
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_sqlite_writers_wait_their_turn_on_the_lock_file_and_go_once_it_is_free(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'turns.db'}")
+    with transaction(engine) as session:
+        session.execute(text("CREATE TABLE events (what TEXT)"))
+    events: list[str] = []
+    first_in, let_go = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with transaction(engine, writes=True) as session:
+            first_in.set()
+            let_go.wait(5)
+            session.execute(text("INSERT INTO events VALUES ('first')"))
+            events.append("first commits")
+
+    def second() -> None:
+        with transaction(engine, writes=True) as session:
+            events.append("second begins")
+            session.execute(text("INSERT INTO events VALUES ('second')"))
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    threads[0].start()
+    assert first_in.wait(5)
+    threads[1].start()
+    threads[1].join(0.3)
+    assert threads[1].is_alive() and events == []  # waiting on the lock file, not inside
+    let_go.set()
+    for thread in threads:
+        thread.join(10)
+    assert events == ["first commits", "second begins"]
+    assert Path(f"{tmp_path / 'turns.db'}-writer").exists()
+    engine.dispose()
+
+
+def test_a_thread_writing_twice_at_once_meets_sqlites_timeout_instead_of_waiting_forever(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'nested.db'}")
+    event.listen(engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA busy_timeout=100"))
+    raised: list[BaseException] = []
+
+    def write_twice() -> None:
+        with transaction(engine, writes=True) as outer:
+            outer.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: the write lock taken
+            try:
+                with transaction(engine, writes=True) as inner:
+                    inner.execute(text("SELECT 1"))
+            except OperationalError as exc:
+                raised.append(exc)
+
+    # In a thread of its own, so that a regression hangs that thread, not the suite.
+    thread = threading.Thread(target=write_twice, daemon=True)
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive(), "the second writer waited for its own thread's turn"
+    assert len(raised) == 1 and "locked" in str(raised[0])
+    engine.dispose()

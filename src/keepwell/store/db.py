@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -122,17 +123,26 @@ def _writers_queue(engine: Engine) -> Iterator[None]:
     moment the one before them ends, instead of in SQLite's busy handler, which polls in
     sleeps growing to 100 ms: a webhook's commit queued behind a delivery being applied
     waited tens of milliseconds past its turn. Threads and processes alike (flock locks one
-    open file, and each turn opens its own)."""
+    open file, and each turn opens its own). A thread already holding the turn does not wait
+    for itself: its second writer meets SQLite's busy timeout, as without the queue."""
     path = sqlite_path(engine.url.render_as_string(hide_password=False))
-    if path is None or fcntl is None:
+    held: set[Path] = _turns.__dict__.setdefault("held", set())
+    if path is None or fcntl is None or path in held:
         yield
         return
     fd = os.open(f"{path}-writer", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+        held.add(path)
+        try:
+            yield
+        finally:
+            held.discard(path)
     finally:
         os.close(fd)  # releases the lock
+
+
+_turns = threading.local()  # the SQLite files whose writers' turn this thread holds
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -106,20 +106,36 @@ def test_a_jobs_process_that_dies_is_started_again_and_applies_what_came_meanwhi
         assert server.wait(timeout=60) in (0, -signal.SIGTERM), log.read_text()
 
 
-def _jobs_children(pid: int) -> list[int]:
-    """The server's jobs process (its children but multiprocessing's resource tracker)."""
-    return [
-        child
-        for child in _children(pid)
-        if _running(child) and b"resource_tracker" not in _cmdline(child)
-    ]
-
-
-def _cmdline(pid: int) -> bytes:
+def test_ctrl_c_stops_the_server_and_its_jobs_process_without_restarting_it(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    port = _free_port()
+    env = {**os.environ, "KEEPWELL_DATABASE_URL": database_url,
+           "KEEPWELL_JOBS_PATH": str(tmp_path / "jobs.db")}  # fmt: skip
+    env.pop("KEEPWELL_REDIS_URL", None)
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [*KEEPWELL, "serve", "--port", str(port)], env=env, stdout=out, stderr=out,
+            start_new_session=True,  # a terminal's process group of its own
+        )  # fmt: skip
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
+        assert wait_for(lambda: _up(f"http://127.0.0.1:{port}"), 30), log.read_text()
+        assert wait_for(lambda: _jobs_children(server.pid), 30), log.read_text()
+        children = _children(server.pid)
+        os.killpg(server.pid, signal.SIGINT)  # Ctrl-C: every process of the group
+        code = server.wait(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert code in (0, -signal.SIGINT), log.read_text()
+    assert wait_for(lambda: not [pid for pid in children if _running(pid)], 10)
+    assert "the jobs process ended" not in log.read_text()
+
+
+def _jobs_children(pid: int) -> list[int]:
+    """The server's running children: its jobs process."""
+    return [child for child in _children(pid) if _running(child)]
 
 
 def _children(pid: int) -> list[int]:

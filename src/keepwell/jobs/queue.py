@@ -119,7 +119,7 @@ def start_consumer(jobs: Jobs, *, workers: int = 2, periodic: bool = True) -> Co
         worker_type="thread",
         periodic=periodic,
         initial_delay=0.05,
-        max_delay=0.5,
+        max_delay=0.1,  # as a jobs process's (`worker.POLL_AT_MOST`)
         check_worker_health=False,
     )
     consumer.start()

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import multiprocessing
-import multiprocessing.process
 import os
 import signal
+import subprocess
 import sys
 import threading
 from datetime import timedelta
-from multiprocessing.connection import wait
 
 from sqlalchemy import Engine
 
@@ -22,6 +20,10 @@ from keepwell.jobs.queue import create_jobs
 from keepwell.store.db import make_engine
 
 log = logging.getLogger(__name__)
+# An idle consumer of the SQLite queue looks again after a growing delay, up to this one: a
+# job enqueued after a quiet spell waits at most this long (Huey's default, 10 s, would leave
+# a webhook's delivery unapplied that long; Redis hands a job over at once anyway).
+POLL_AT_MOST = 0.1
 
 
 def run(engine: Engine, threads: int) -> None:
@@ -34,13 +36,13 @@ def run(engine: Engine, threads: int) -> None:
     where = "Redis" if settings.redis_url else f"the SQLite queue {jobs.huey.storage.filename}"
     log.info("Keepwell worker: %d thread(s) on %s", threads, where)
     consumer = jobs.huey.create_consumer(
-        workers=threads, worker_type="thread", initial_delay=0.05, max_delay=0.5
+        workers=threads, worker_type="thread", initial_delay=0.05, max_delay=POLL_AT_MOST
     )
     consumer.run()  # returns on SIGINT or SIGTERM, once the running jobs finish
 
 
 def run_beside_server(parent: int, threads: int) -> None:
-    """The jobs process of `keepwell serve` (spawned: a fresh interpreter, its own engine).
+    """The jobs process of `keepwell serve` (`JobsProcess`: a fresh interpreter, its own engine).
     Its own process rather than threads of the web process: applying a burst of webhooks
     takes as much CPU as answering them, and threads would take it from the same interpreter
     (bench/webhooks.py: 1,590 events/s accepted with threads, 1,830/s beside them)."""
@@ -52,44 +54,41 @@ def run_beside_server(parent: int, threads: int) -> None:
 class JobsProcess:
     """The jobs process of `keepwell serve`, kept running: one that ends while the server
     runs (killed, out of memory, a crash) is started again after `restart_after` seconds,
-    and the log says so. `stop` lets the running jobs finish (SIGTERM), within `grace`."""
+    and the log says so. `stop` lets the running jobs finish (SIGTERM), within `grace`.
+
+    A fresh interpreter (no engine or lock inherited), in a session of its own: Ctrl-C in a
+    terminal reaches only the server, which stops the web processes first and then the jobs;
+    a Ctrl-C that reached the jobs too would kill them midway through starting."""
 
     def __init__(self, threads: int, *, restart_after: float = 2.0, grace: float = 60) -> None:
         self._threads = threads
         self._restart_after = restart_after
         self._grace = grace
         self._stopping = threading.Event()
-        self._process: multiprocessing.process.BaseProcess | None = None
+        self._process: subprocess.Popen[bytes] | None = None
         self._watcher = threading.Thread(target=self._watch, name="jobs-watcher", daemon=True)
 
     def start(self) -> None:
         self._process = self._spawn()
         self._watcher.start()
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
-
-    def _spawn(self) -> multiprocessing.process.BaseProcess:
-        spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: no engine forked
-        process = spawn.Process(
-            target=run_beside_server, args=(os.getpid(), self._threads), name="keepwell-jobs"
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        code = f"from keepwell.jobs.worker import run_beside_server as run; run({os.getpid()}, "
+        return subprocess.Popen(
+            [sys.executable, "-c", f"{code}{self._threads})"], start_new_session=True
         )
-        process.start()
-        return process
 
     def _watch(self) -> None:
-        # Waits on the process's sentinel, never joins it while running: `stop` reaps it,
-        # and two threads reaping one child would race (the loser may signal a reused pid).
         while not self._stopping.is_set():
             assert self._process is not None
-            if not wait([self._process.sentinel], timeout=0.5) or self._stopping.is_set():
+            try:
+                code = self._process.wait(timeout=0.5)  # Popen's waits are thread-safe
+            except subprocess.TimeoutExpired:
                 continue
-            self._process.join()
-            log.error(
-                "the jobs process ended (exit code %s); starting it again in %g s",
-                self._process.exitcode, self._restart_after,
-            )  # fmt: skip
+            if self._stopping.is_set():
+                return
+            log.error("the jobs process ended (exit code %s); starting it again in %g s",
+                      code, self._restart_after)  # fmt: skip
             if self._stopping.wait(self._restart_after):
                 return
             self._process = self._spawn()
@@ -99,14 +98,14 @@ class JobsProcess:
         if self._watcher.is_alive():
             self._watcher.join()
         process = self._process
-        if process is None:
+        if process is None or process.poll() is not None:
             return
-        if process.exitcode is None and process.pid is not None:
-            os.kill(process.pid, signal.SIGTERM)  # running jobs finish first
-        process.join(timeout=self._grace)
-        if process.exitcode is None:
+        process.terminate()  # SIGTERM: the running jobs finish first
+        try:
+            process.wait(timeout=self._grace)
+        except subprocess.TimeoutExpired:
             process.kill()
-            process.join()
+            process.wait()
 
 
 def end_with(parent: int) -> None:

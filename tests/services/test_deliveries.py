@@ -179,6 +179,8 @@ def test_rounds_apply_around_a_bad_delivery_and_report_it_failed(engine: Engine)
     rounds = []
     while (round_ := deliveries.apply_oldest(engine, {"test": picky}, NOW)).found:
         rounds.append(round_)
-    assert [r.failed for r in rounds] == [None, None, None, bad]
+    # The 4 fail together, and so on while halving (BATCH 200, 100, ... 6) until a batch of
+    # 3 holds only the good ones; then the bad one, the oldest now, fails alone.
+    assert [(r.taken, r.failed) for r in rounds] == [(3, None), (0, bad)]
     assert [_state(engine, i)[0] for i in ids] == ["applied"] * 3  # type: ignore[arg-type]
     assert _state(engine, bad)[:2] == ("failed", 1)

@@ -8,9 +8,9 @@ delivery pending, and it is run again (the periodic sweep re-enqueues what waits
 Applying is idempotent besides: it goes through the import, keyed by the source's ids.
 
 Pending deliveries of one source are applied together (`apply_oldest`: up to `BATCH` in one
-transaction, one import instead of hundreds); if that fails, the oldest is applied alone, so
-one bad delivery never holds the others back: it fails on its own, and is retried by a job
-of its own.
+transaction, one import instead of hundreds); if that fails, half as many are tried, down to
+the oldest alone, so one bad delivery never holds the others back: it fails on its own, and
+is retried by a job of its own.
 """
 
 from __future__ import annotations
@@ -150,17 +150,24 @@ class _Applied:
 def _apply_or_fail(
     engine: Engine, delivery_id: int, appliers: dict[str, Applier], now: datetime
 ) -> _Applied:
+    # A batch that fails is tried again with half as many, down to the delivery alone: the
+    # good deliveries before a bad one are applied together, and the bad one is soon the
+    # oldest, failing on its own (in a few tries rather than a round for each good one).
     error: BaseException
-    try:
-        return _apply(engine, delivery_id, appliers, now, BATCH)
-    except _NothingElse as alone:  # it was alone: the failure is its own
-        error = alone.__cause__ or alone
-    except Exception:
-        log.exception("applying a batch with delivery %s failed; applying it alone", delivery_id)
+    limit = BATCH
+    while True:
         try:
-            return _apply(engine, delivery_id, appliers, now, 1)
+            return _apply(engine, delivery_id, appliers, now, limit)
+        except _NothingElse as alone:  # it was alone: the failure is its own
+            error = alone.__cause__ or alone
+            break
         except Exception as exc:
-            error = exc
+            if limit == 1:
+                error = exc
+                break
+            if limit == BATCH:
+                log.exception("applying a batch from delivery %s failed; halving it", delivery_id)
+            limit //= 2
     state = _record_failure(engine, delivery_id, error, now)
     if state == FAILED:
         raise DeliveryFailed(f"delivery {delivery_id}: {type(error).__name__}: {error}") from error

@@ -134,8 +134,19 @@ def test_ctrl_c_stops_the_server_and_its_jobs_process_without_restarting_it(
 
 
 def _jobs_children(pid: int) -> list[int]:
-    """The server's running children: its jobs process."""
-    return [child for child in _children(pid) if _running(child)]
+    """The server's jobs process (on PostgreSQL its web processes are children too)."""
+    return [
+        child
+        for child in _children(pid)
+        if _running(child) and b"keepwell.jobs.worker" in _cmdline(child)
+    ]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def _children(pid: int) -> list[int]:

@@ -141,7 +141,12 @@ def test_it_replays_a_dead_delivery_from_its_first_attempt(engine: Engine) -> No
 def test_it_finds_deliveries_whose_job_was_lost(engine: Engine) -> None:
     old = deliveries.receive(engine, "test", "old", "{}", NOW - timedelta(minutes=5)).id
     deliveries.receive(engine, "test", "new", "{}", NOW)
-    assert deliveries.lost(engine, NOW) == [old]
+    retried = deliveries.receive(engine, "test", "retried", "{}", NOW - timedelta(minutes=5)).id
+    with transaction(engine) as session:
+        row = session.get_one(Delivery, retried)
+        row.state, row.retry_at = "failed", NOW - timedelta(minutes=2)
+    # The pending ones go to the next round of draining; a failed one is retried on its own.
+    assert deliveries.lost(engine, NOW) == deliveries.Lost(pending=[old], failed=[retried])
 
 
 def test_it_stores_deliveries_that_arrive_together_in_one_go_each_once(engine: Engine) -> None:

@@ -49,17 +49,20 @@ def requeue_lost(queue: Jobs, stale_after: timedelta = deliveries.STALE_AFTER) -
     """Deliveries whose job was lost (a worker killed while holding one) run again, and
     those held for a channel mapped since. A consumer starting runs it with no delay: jobs
     held by a consumer killed before are gone."""
-    ids = deliveries.lost(queue.engine, datetime.now(UTC), stale_after)
-    ids += slack.release_mapped(queue.engine)
-    for delivery_id in ids:
+    found = deliveries.lost(queue.engine, datetime.now(UTC), stale_after)
+    released = slack.release_mapped(queue.engine)
+    if found.pending or released:
+        queue.apply_pending()  # one job drains them all, in rounds
+    for delivery_id in found.failed:
         queue.apply_delivery(delivery_id)
-    if ids:
-        log.info("re-enqueued %d deliveries whose job was lost", len(ids))
+    count = len(found.pending) + len(found.failed) + len(released)
+    if count:
+        log.info("enqueued again the %d deliveries whose job was lost", count)
     # Recompute jobs too: those of a dead worker of this host at once when a consumer starts,
     # any whose worker fell silent after a while.
     starting = stale_after <= timedelta(0)
     requeue_lost_recomputes(queue, datetime.now(UTC), starting=starting)
-    return len(ids)
+    return count
 
 
 def poll_mail(queue: Jobs, settings: Settings, now: datetime) -> MailSummary | None:

@@ -98,13 +98,15 @@ def receive_many(engine: Engine, incoming: Sequence[Incoming], now: datetime) ->
     fresh = list({(i.source, i.external_id): i for i in incoming}.values())
     rows = [_row(i, now) for i in fresh]
     with transaction(engine, writes=True) as session:
+        # One statement for every batch size, its rows as parameters: compiled once and
+        # cached, where rows given as VALUES compiled anew for each (half the cost of a
+        # webhook's commit).
         statement = (
             insert(session, Delivery.__table__)
-            .values(rows)
             .on_conflict_do_nothing(index_elements=["source", "external_id"])
             .returning(Delivery.id, Delivery.source, Delivery.external_id)
         )
-        stored = {(source, key): id_ for id_, source, key in session.execute(statement)}
+        stored = {(source, key): id_ for id_, source, key in session.execute(statement, rows)}
     answers, seen = [], set()
     for i in incoming:
         key = (i.source, i.external_id)
@@ -377,18 +379,28 @@ def release_held(session: Session, source: str, scope: str) -> list[int]:
     return sorted(rows.scalars())
 
 
-def lost(engine: Engine, now: datetime, stale_after: timedelta = STALE_AFTER) -> list[int]:
-    """Deliveries whose job was lost (a killed worker): pending longer than `stale_after`,
-    or failed and past their retry time by as long."""
+@dataclass(frozen=True)
+class Lost:
+    """Deliveries whose job was lost (a worker killed while holding it)."""
+
+    pending: list[int]  # the next round of draining applies them
+    failed: list[int]  # past their retry time: each is retried by a job of its own
+
+
+def lost(engine: Engine, now: datetime, stale_after: timedelta = STALE_AFTER) -> Lost:
+    """Deliveries pending longer than `stale_after`, and those failed and past their retry
+    time by as long."""
     cutoff = now - stale_after
     with transaction(engine) as session:
-        return list(
-            session.scalars(
-                select(Delivery.id)
-                .where(
-                    ((Delivery.state == PENDING) & (Delivery.received_at <= cutoff))
-                    | ((Delivery.state == FAILED) & (Delivery.retry_at <= cutoff))
-                )
-                .order_by(Delivery.id)
+        rows = session.execute(
+            select(Delivery.id, Delivery.state)
+            .where(
+                ((Delivery.state == PENDING) & (Delivery.received_at <= cutoff))
+                | ((Delivery.state == FAILED) & (Delivery.retry_at <= cutoff))
             )
-        )
+            .order_by(Delivery.id)
+        ).all()
+    return Lost(
+        [id_ for id_, state in rows if state == PENDING],
+        [id_ for id_, state in rows if state == FAILED],
+    )

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,51 +33,23 @@ def _messages(engine: Engine) -> int:
         return int(session.scalar(select(func.count()).select_from(Message)) or 0)
 
 
-def test_keepwell_serve_applies_a_signed_event_with_its_own_jobs(
-    engine: Engine, database_url: str, tmp_path: Path
-) -> None:
-    load(engine, *SLACK_BOOK)
-    slack.map_channel(engine, CHANNEL, "acme", datetime.now(UTC))
-    port = _free_port()
-    env = {
-        **os.environ,
-        "KEEPWELL_DATABASE_URL": database_url,
-        "KEEPWELL_SLACK_SIGNING_SECRET": SECRET,
-        "KEEPWELL_JOBS_PATH": str(tmp_path / "jobs.db"),
-    }
-    env.pop("KEEPWELL_REDIS_URL", None)
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [*KEEPWELL, "serve", "--port", str(port)], env=env, stdout=out, stderr=out
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        assert wait_for(lambda: _up(base), 30), log.read_text()
-        body = body_of(envelope(message("1712345678.000100")))
-        response = httpx.post(
-            f"{base}/integrations/slack/events", content=body, headers=signed(body)
-        )
-        assert response.status_code == 200
-        again = httpx.post(f"{base}/integrations/slack/events", content=body, headers=signed(body))
-        assert again.status_code == 200
-        assert wait_for(lambda: _messages(engine) == 1, 30), log.read_text()
-        children = _children(server.pid)
-        assert children, "the jobs run in a process of their own"
-    finally:
-        server.send_signal(signal.SIGTERM)
-        code = server.wait(timeout=30)
-    assert wait_for(lambda: not [pid for pid in children if _running(pid)], 10)
-    # uvicorn re-raises the SIGTERM it handled once it has shut down cleanly.
-    assert code in (0, -signal.SIGTERM), log.read_text()
-    assert "Application shutdown complete" in log.read_text()
+@dataclass
+class Served:
+    process: subprocess.Popen[bytes]
+    base: str
+    log: Path
+
+    def text(self) -> str:
+        return self.log.read_text()
+
+    def post(self, ts: str) -> httpx.Response:
+        body = body_of(envelope(message(ts)))
+        return httpx.post(f"{self.base}/integrations/slack/events", content=body,
+                          headers=signed(body))  # fmt: skip
 
 
-def test_a_jobs_process_that_dies_is_started_again_and_applies_what_came_meanwhile(
-    engine: Engine, database_url: str, tmp_path: Path
-) -> None:
-    load(engine, *SLACK_BOOK)
-    slack.map_channel(engine, CHANNEL, "acme", datetime.now(UTC))
+def _serve(database_url: str, tmp_path: Path, *, own_group: bool = False) -> Served:
+    """`keepwell serve` on the embedded queue, answering; stopping it is the test's."""
     port = _free_port()
     env = {**os.environ, "KEEPWELL_DATABASE_URL": database_url,
            "KEEPWELL_SLACK_SIGNING_SECRET": SECRET,
@@ -84,53 +57,71 @@ def test_a_jobs_process_that_dies_is_started_again_and_applies_what_came_meanwhi
     env.pop("KEEPWELL_REDIS_URL", None)
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
-        server = subprocess.Popen(
-            [*KEEPWELL, "serve", "--port", str(port)], env=env, stdout=out, stderr=out
-        )
-    base = f"http://127.0.0.1:{port}"
+        process = subprocess.Popen(
+            [*KEEPWELL, "serve", "--port", str(port)], env=env, stdout=out, stderr=out,
+            start_new_session=own_group,  # as a terminal's process group of its own
+        )  # fmt: skip
+    served = Served(process, f"http://127.0.0.1:{port}", log)
+    assert wait_for(lambda: _up(served.base), 30), served.text()
+    assert wait_for(lambda: _jobs_children(process.pid), 30), served.text()
+    return served
+
+
+def _mapped_book(engine: Engine) -> None:
+    load(engine, *SLACK_BOOK)
+    slack.map_channel(engine, CHANNEL, "acme", datetime.now(UTC))
+
+
+def test_keepwell_serve_applies_a_signed_event_with_its_own_jobs(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    _mapped_book(engine)
+    served = _serve(database_url, tmp_path)
     try:
-        assert wait_for(lambda: _up(base), 30), log.read_text()
-        assert wait_for(lambda: _jobs_children(server.pid), 30), log.read_text()
-        (first,) = _jobs_children(server.pid)
-        os.kill(first, signal.SIGKILL)
-        body = body_of(envelope(message("1712345678.000200")))
-        response = httpx.post(
-            f"{base}/integrations/slack/events", content=body, headers=signed(body)
-        )
-        assert response.status_code == 200  # stored while no jobs process runs
-        assert wait_for(lambda: _messages(engine) == 1, 60), log.read_text()
-        assert first not in _jobs_children(server.pid)
-        assert "the jobs process ended" in log.read_text()
+        assert served.post("1712345678.000100").status_code == 200
+        assert served.post("1712345678.000100").status_code == 200  # a repeat
+        assert wait_for(lambda: _messages(engine) == 1, 30), served.text()
+        children = _children(served.process.pid)
     finally:
-        server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=60) in (0, -signal.SIGTERM), log.read_text()
+        served.process.send_signal(signal.SIGTERM)
+        code = served.process.wait(timeout=30)
+    assert wait_for(lambda: not [pid for pid in children if _running(pid)], 10)
+    # uvicorn re-raises the SIGTERM it handled once it has shut down cleanly.
+    assert code in (0, -signal.SIGTERM), served.text()
+    assert "Application shutdown complete" in served.text()
+
+
+def test_a_jobs_process_that_dies_is_started_again_and_applies_what_came_meanwhile(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    _mapped_book(engine)
+    served = _serve(database_url, tmp_path)
+    try:
+        (first,) = _jobs_children(served.process.pid)
+        os.kill(first, signal.SIGKILL)
+        assert served.post("1712345678.000200").status_code == 200  # while no jobs process
+        assert wait_for(lambda: _messages(engine) == 1, 60), served.text()
+        assert first not in _jobs_children(served.process.pid)
+        assert "the jobs process ended" in served.text()
+    finally:
+        served.process.send_signal(signal.SIGTERM)
+        assert served.process.wait(timeout=60) in (0, -signal.SIGTERM), served.text()
 
 
 def test_ctrl_c_stops_the_server_and_its_jobs_process_without_restarting_it(
     engine: Engine, database_url: str, tmp_path: Path
 ) -> None:
-    port = _free_port()
-    env = {**os.environ, "KEEPWELL_DATABASE_URL": database_url,
-           "KEEPWELL_JOBS_PATH": str(tmp_path / "jobs.db")}  # fmt: skip
-    env.pop("KEEPWELL_REDIS_URL", None)
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [*KEEPWELL, "serve", "--port", str(port)], env=env, stdout=out, stderr=out,
-            start_new_session=True,  # a terminal's process group of its own
-        )  # fmt: skip
+    served = _serve(database_url, tmp_path, own_group=True)
     try:
-        assert wait_for(lambda: _up(f"http://127.0.0.1:{port}"), 30), log.read_text()
-        assert wait_for(lambda: _jobs_children(server.pid), 30), log.read_text()
-        children = _children(server.pid)
-        os.killpg(server.pid, signal.SIGINT)  # Ctrl-C: every process of the group
-        code = server.wait(timeout=60)
+        children = _children(served.process.pid)
+        os.killpg(served.process.pid, signal.SIGINT)  # Ctrl-C: every process of the group
+        code = served.process.wait(timeout=60)
     finally:
-        if server.poll() is None:
-            server.kill()
-    assert code in (0, -signal.SIGINT), log.read_text()
+        if served.process.poll() is None:
+            served.process.kill()
+    assert code in (0, -signal.SIGINT), served.text()
     assert wait_for(lambda: not [pid for pid in children if _running(pid)], 10)
-    assert "the jobs process ended" not in log.read_text()
+    assert "the jobs process ended" not in served.text()
 
 
 def _jobs_children(pid: int) -> list[int]:

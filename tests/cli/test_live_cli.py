@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from book import load
 from keepwell.cli.app import app
 from keepwell.config import get_settings
+from keepwell.integrations.slack.parse import KNOWN_EVENT_TYPES
 from keepwell.jobs.queue import create_jobs
 from keepwell.services import deliveries
 from keepwell.store.db import transaction
@@ -100,3 +101,26 @@ def test_it_lists_the_jobs_record(cli: None, engine: Engine) -> None:
     assert (only["name"], only["state"], only["attempts"], only["error"]) == (
         "prune_jobs", "failed", 1, "OperationalError: locked"
     )  # fmt: skip
+
+
+def test_it_prints_the_slack_app_manifest_for_the_address_slack_reaches() -> None:
+    result = runner.invoke(
+        app, ["slack", "manifest", "--url", "https://cs.example.com/keepwell/", "--name", "CS"]
+    )
+    assert result.exit_code == 0, result.output
+    document = orjson.loads(result.stdout)
+    events = document["settings"]["event_subscriptions"]
+    assert events["request_url"] == "https://cs.example.com/keepwell/integrations/slack/events"
+    # Every event type the endpoint keeps is subscribed to, and nothing else.
+    assert {event.split(".")[0] for event in events["bot_events"]} == KNOWN_EVENT_TYPES
+    assert {"channels:history", "groups:history", "reactions:read", "chat:write"} <= set(
+        document["oauth_config"]["scopes"]["bot"]
+    )
+    assert document["display_information"]["name"] == "CS"
+
+
+@pytest.mark.parametrize("url", ["http://cs.example.com", "cs.example.com", "https://x?y=1"])
+def test_it_refuses_an_address_slack_cannot_send_events_to(url: str) -> None:
+    result = runner.invoke(app, ["slack", "manifest", "--url", url])
+    assert result.exit_code == 2
+    assert url in result.output

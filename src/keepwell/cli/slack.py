@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from typing import Annotated
 
+import orjson
 import typer
 from rich.table import Table
 
 from keepwell.cli.app import app
 from keepwell.cli.common import console, database, fail
 from keepwell.config import get_settings
+from keepwell.integrations.slack.manifest import BadBaseUrl, manifest
 from keepwell.jobs.queue import create_jobs
 from keepwell.services import slack
 
-slack_app = typer.Typer(help="Slack channels mapped to accounts.", no_args_is_help=True)
+slack_app = typer.Typer(
+    help="Slack: the app's manifest, channels mapped to accounts.", no_args_is_help=True
+)
 app.add_typer(slack_app, name="slack")
 
 
@@ -30,10 +35,29 @@ def map_command(
     except slack.UnknownAccount as exc:
         fail(str(exc))
     if released:
-        jobs = create_jobs(engine, get_settings())
-        for delivery_id in released:
-            jobs.apply_delivery(delivery_id)
+        create_jobs(engine, get_settings()).apply_pending()
     console.print(f"{channel_id} → {account_id}; {len(released)} held event(s) queued to apply")
+
+
+@slack_app.command("manifest")
+def manifest_command(
+    url: Annotated[
+        str,
+        typer.Option(
+            "--url",
+            help="The https address Slack reaches Keepwell at, e.g. https://keepwell.example.com",
+        ),
+    ],
+    name: Annotated[str, typer.Option(help="The app's name in Slack.")] = "Keepwell",
+) -> None:
+    """Print the Slack app manifest (JSON): paste it at https://api.slack.com/apps, "Create
+    New App", "From a manifest"; install the app, then set KEEPWELL_SLACK_SIGNING_SECRET and
+    KEEPWELL_SLACK_BOT_TOKEN from its pages."""
+    try:
+        document = manifest(url, name)
+    except BadBaseUrl as exc:
+        fail(str(exc))
+    sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
 @slack_app.command("unmap")

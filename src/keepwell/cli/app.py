@@ -69,7 +69,7 @@ COMMANDS: dict[str, Entry] = {
     "token": Entry("users", "API tokens (sent as 'Authorization: Bearer TOKEN')."),
     "deliveries": Entry("deliveries", "Webhook deliveries: stored, applied, failed."),
     "jobs": Entry("jobs", "Background jobs: what ran, how it ended."),
-    "slack": Entry("slack", "Slack channels mapped to accounts."),
+    "slack": Entry("slack", "Slack: the app's manifest, channels mapped to accounts."),
     "worker": Entry(
         "worker",
         (

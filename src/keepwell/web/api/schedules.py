@@ -7,20 +7,17 @@ from dataclasses import asdict
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from keepwell.domain.access import Action
 from keepwell.services import schedule_edits
 from keepwell.services.schedule_edits import UnknownSchedule, VersionInvalid
 from keepwell.store.db import transaction
-from keepwell.store.models import User
-from keepwell.web.auth import require
+from keepwell.web.auth import AdminUser
 from keepwell.web.deps import NowDep, SessionDep
 from keepwell.web.jobs import get_jobs
 
 router = APIRouter(prefix="/api/schedules", tags=["settings"])
-Admin = Depends(require(Action.ADMINISTER))
 Intervals = list[list[str]]
 
 
@@ -73,7 +70,7 @@ class DayOut(BaseModel):
 
 
 @router.get("", response_model=list[ScheduleOut])
-def list_schedules(session: SessionDep, _user: User = Admin) -> list[ScheduleOut]:
+def list_schedules(session: SessionDep, _user: AdminUser) -> list[ScheduleOut]:
     """Every schedule with its versions (oldest first), who works it, what it covers."""
     return [
         ScheduleOut(
@@ -87,9 +84,7 @@ def list_schedules(session: SessionDep, _user: User = Admin) -> list[ScheduleOut
 
 
 @router.get("/{schedule_id}/week", response_model=list[DayOut])
-def week_hours(
-    schedule_id: str, session: SessionDep, week: date, _user: User = Admin
-) -> list[DayOut]:
+def week_hours(schedule_id: str, session: SessionDep, week: date, _user: AdminUser) -> list[DayOut]:
     """The open hours of each day of the `week` (any of its days), local time."""
     start = date.fromordinal(week.toordinal() - week.weekday())
     try:
@@ -114,7 +109,7 @@ def put_version(
     body: VersionIn,
     request: Request,
     now: NowDep,
-    user: User = Admin,
+    user: AdminUser,
 ) -> SavedOut:
     """Add the version effective from `effective` (or replace the one that is), checked as a
     `schedule` import line; audited, and followed by a recompute job (`job_id`)."""
